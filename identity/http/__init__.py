@@ -1,0 +1,1 @@
+"""Starlette layer: parse the request, call one service, render the result or the error."""
