@@ -1,0 +1,1 @@
+"""Domain logic: async functions over a session, settings values and a clock; never Starlette."""

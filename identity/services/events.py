@@ -1,0 +1,64 @@
+"""The auth event log: one StrEnum of past-tense types and `record`, used by every service.
+
+Events are added to the caller's session, so they commit (or roll back) together with the
+change they describe. `data` must never hold a password or a whole token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identity.db.models import UserEvent
+
+
+class AuthEventType(StrEnum):
+    USER_REGISTERED = "user_registered"
+    LOGIN_SUCCEEDED = "login_succeeded"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    TOKEN_REFRESHED = "token_refreshed"
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_REHASHED = "password_rehashed"
+    PROFILE_UPDATED = "profile_updated"
+    ACCOUNT_LOCKED = "account_locked"
+    ACCOUNT_UNLOCKED = "account_unlocked"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ENABLED = "account_enabled"
+    SESSION_REVOKED = "session_revoked"
+    KEY_CREATED = "key_created"
+    KEY_ROTATED = "key_rotated"
+    KEY_REMOVED = "key_removed"
+
+
+def record(
+    session: AsyncSession,
+    type: AuthEventType,
+    *,
+    at: datetime,
+    user_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> UserEvent:
+    event = UserEvent(
+        type=str(type),
+        created_at=at,
+        user_id=user_id,
+        session_id=session_id,
+        actor_id=actor_id,
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        data=data or {},
+    )
+    session.add(event)
+    return event
