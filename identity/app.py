@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +20,11 @@ from identity.http.errors import EXCEPTION_HANDLERS
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.routes import routes
 from identity.logs import configure_logging
+from identity.services.access_tokens import AccessTokens
+from identity.services.key_ring import KeyManager, KeyRing
+from identity.services.keys import KeyPolicy
+
+logger = logging.getLogger("identity.app")
 
 
 def create_app(
@@ -39,16 +46,51 @@ def create_app(
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
         )
+        sessionmaker = create_sessionmaker(db)
+        app_clock = clock or SystemClock()
+        ring = KeyRing()
+        keys = KeyManager(
+            sessionmaker,
+            ring,
+            policy=KeyPolicy(
+                alg=settings.signing_alg,
+                rotation_interval=settings.key_rotation_interval,
+                jwks_max_age=settings.jwks_max_age,
+                reload_interval=settings.key_refresh_interval,
+                access_token_ttl=settings.access_token_ttl,
+            ),
+            secrets=settings.secrets(),
+            clock=app_clock,
+        )
         ctx = AppContext(
             settings=settings,
             engine=db,
-            sessionmaker=create_sessionmaker(db),
-            clock=clock or SystemClock(),
+            sessionmaker=sessionmaker,
+            clock=app_clock,
+            keys=keys,
+            access_tokens=AccessTokens(
+                ring,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                ttl=settings.access_token_ttl,
+                clock=app_clock,
+            ),
         )
+        ctx.extras.setdefault("readiness_checks", {})["signing_key"] = keys.readiness
         app.state.ctx = ctx
+        background: list[asyncio.Task[None]] = []
+        try:
+            await keys.tick()
+        except Exception:
+            # Not ready (readyz says so) rather than dead: the database may come up later.
+            logger.exception("could not load signing keys at start-up")
+        background.append(asyncio.create_task(keys.run_forever(), name="signing-keys"))
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if owns_engine:
                 await db.dispose()
 

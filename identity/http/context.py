@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from identity.clock import Clock
+from identity.services.access_tokens import AccessTokens
+from identity.services.key_ring import KeyManager
 
 if TYPE_CHECKING:
     from identity.config import Settings
@@ -20,6 +22,8 @@ class AppContext:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
+    keys: KeyManager
+    access_tokens: AccessTokens
     # Long-lived collaborators added by the features that own them (keys, hasher, limiter).
     extras: dict[str, Any] = field(default_factory=dict)
 

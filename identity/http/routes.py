@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from identity.http import health
+from identity.http import health, well_known
 
 routes: list[BaseRoute] = [
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
+    Route("/.well-known/jwks.json", well_known.jwks, methods=["GET"]),
+    Route(
+        "/.well-known/openid-configuration",
+        well_known.authorization_server_metadata,
+        methods=["GET"],
+    ),
+    Route(
+        "/.well-known/oauth-authorization-server",
+        well_known.authorization_server_metadata,
+        methods=["GET"],
+    ),
 ]

@@ -1,0 +1,1 @@
+"""Pure cryptography: no I/O, no settings, no database. Keys, clocks and secrets come in."""

@@ -1,0 +1,45 @@
+"""JWKS and the authorization server metadata (RFC 8414), from the instance's key ring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from identity.http.context import get_ctx
+
+
+async def jwks(request: Request) -> Response:
+    ctx = get_ctx(request)
+    snapshot = ctx.keys.ring.snapshot
+    max_age = int(ctx.settings.jwks_max_age.total_seconds())
+    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": snapshot.etag}
+    if snapshot.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return Response(snapshot.jwks_body, media_type="application/jwk-set+json", headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def metadata(issuer: str) -> dict[str, Any]:
+    """Only what is true of this service: no authorization endpoint, public first-party clients."""
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["password", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        # REQUIRED by RFC 8414, yet there is no authorization endpoint: the honest value is
+        # the empty list (see docs/security.md).
+        "response_types_supported": [],
+    }
+
+
+async def authorization_server_metadata(request: Request) -> JSONResponse:
+    ctx = get_ctx(request)
+    return JSONResponse(
+        metadata(ctx.settings.issuer), headers={"Cache-Control": "public, max-age=3600"}
+    )
