@@ -88,6 +88,60 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _with_key_manager(settings: Settings, action: str, force: bool) -> int:
+    from identity.clock import SystemClock
+    from identity.db.engine import create_sessionmaker
+    from identity.services.key_ring import KeyManager, KeyRing
+    from identity.services.keys import KeyPolicy
+
+    engine = create_engine(settings.database_url)
+    try:
+        manager = KeyManager(
+            create_sessionmaker(engine),
+            KeyRing(),
+            policy=KeyPolicy(
+                alg=settings.signing_alg,
+                rotation_interval=settings.key_rotation_interval,
+                jwks_max_age=settings.jwks_max_age,
+                reload_interval=settings.key_refresh_interval,
+                access_token_ttl=settings.access_token_ttl,
+            ),
+            secrets=settings.secrets(),
+            clock=SystemClock(),
+        )
+        if action == "rotate":
+            result = await manager.maintain(rotate=True, unsafe_skip_publish_lead=force)
+            if result.rotated_to:
+                print(f"rotated: {result.rotated_to} signs from now on")
+            elif result.rotation_deferred_until:
+                when = f"{result.rotation_deferred_until:%Y-%m-%d %H:%M:%S}Z"
+                print(
+                    "not rotated: the next key has not been published long enough for every "
+                    f"cached JWKS to hold it; it can sign from {when} "
+                    "(--force rotates now, for a compromised key)"
+                )
+                return 1
+            else:
+                print("created the first signing keys")
+        async with manager.sessionmaker() as session:
+            from identity.db.keys import list_published
+
+            rows = await list_published(session)
+            if not rows:
+                print("no signing keys yet: the first start (or `identity keys rotate`) makes them")
+            for row in rows:
+                expires = f"  expires {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else ""
+                published = f"{row.published_at:%Y-%m-%d %H:%M}"
+                print(f"{row.kid}  {row.alg:6} {row.state:8} published {published}{expires}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_with_key_manager(settings, args.action, args.force))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="identity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("revision", nargs="?")
     migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="list the signing keys, or rotate them now")
+    keys.add_argument("action", choices=["list", "rotate"])
+    keys.add_argument(
+        "--force",
+        action="store_true",
+        help="rotate even if the next key is not yet old enough (a compromised key)",
+    )
+    keys.set_defaults(func=cmd_keys)
 
     for register in EXTRA_PARSERS:
         register(sub)

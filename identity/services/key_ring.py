@@ -105,9 +105,9 @@ class KeyManager:
             logger.info(
                 "signing keys maintained",
                 extra={
-                    "created": list(result.created),
+                    "created_kids": list(result.created),
                     "rotated_to": result.rotated_to,
-                    "removed": list(result.removed),
+                    "removed_kids": list(result.removed),
                 },
             )
         return result

@@ -23,9 +23,17 @@ from identity.config import Settings
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine, create_sessionmaker
+from identity.http.context import AppContext
 from tests.conftest import make_settings
 
 BASE_URL = "http://identity.test"
+_APPS: dict[int, Starlette] = {}
+
+
+def app_ctx(client: httpx.AsyncClient) -> AppContext:
+    """The running app's context behind a client made by `make_client`."""
+    ctx: AppContext = _APPS[id(client)].state.ctx
+    return ctx
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +93,12 @@ async def make_client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[C
         )
         client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
         stack.append((manager, client))
+        _APPS[id(client)] = app
         return client
 
     yield factory
     for manager, client in reversed(stack):
+        _APPS.pop(id(client), None)
         await client.aclose()
         await manager.__aexit__(None, None, None)
 

@@ -1,0 +1,209 @@
+"""Key life cycle against the real database: storage, timing rules and single rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from identity.clock import FixedClock
+from identity.crypto.jwt import InvalidAccessToken
+from identity.db.engine import create_engine, create_sessionmaker
+from identity.db.models import SigningKey, UserEvent
+from identity.services.key_ring import KeyManager, KeyRing
+from identity.services.keys import KeyPolicy
+from tests.conftest import TEST_SECRET
+from tests.integration.conftest import app_ctx
+
+MAX_AGE = timedelta(seconds=300)
+RELOAD = timedelta(seconds=60)
+
+
+def issue(client: httpx.AsyncClient) -> str:
+    return str(
+        app_ctx(client)
+        .access_tokens.issue(
+            user_id=uuid.uuid4(), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
+        )
+        .token
+    )
+
+
+def kid_of(token: str) -> str:
+    import base64
+
+    head = token.split(".")[0]
+    return str(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"])
+
+
+async def jwks_kids(client: httpx.AsyncClient) -> list[str]:
+    return [k["kid"] for k in (await client.get("/.well-known/jwks.json")).json()["keys"]]
+
+
+async def test_private_keys_are_stored_encrypted(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    signing = app_ctx(client).keys.ring.snapshot.signing
+    assert signing is not None
+    private_d = str(signing.key.as_dict(private=True)["d"])
+    async with sessionmaker() as s:
+        rows = (await s.scalars(select(SigningKey))).all()
+    assert len(rows) == 2
+    for row in rows:
+        assert private_d.encode() not in row.private_key_encrypted
+        assert b'"d"' not in row.private_key_encrypted
+        assert "d" not in row.public_jwk
+        assert len(row.secret_fingerprint) == 16
+
+
+async def test_wrong_secret_cannot_load_and_new_secret_first_still_can(
+    make_client: Callable[..., Any],
+) -> None:
+    first = await make_client()
+    kid = app_ctx(first).keys.ring.snapshot.signing.kid  # type: ignore[union-attr]
+
+    stranger = await make_client(secret_keys=["a-completely-different-secret-0123456789"])
+    assert app_ctx(stranger).keys.ring.snapshot.signing is None
+    ready = await stranger.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["signing_key"] != "ok"
+
+    rotated = await make_client(secret_keys=["the-new-first-secret-0123456789abcdef", TEST_SECRET])
+    snapshot = app_ctx(rotated).keys.ring.snapshot
+    assert snapshot.signing is not None
+    assert snapshot.signing.kid == kid
+    assert (await rotated.get("/readyz")).status_code == 200
+
+
+async def test_rotation_respects_publish_lead_and_old_tokens_live_until_exp(
+    client: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    ctx = app_ctx(client)
+    old_kid = ctx.keys.ring.snapshot.signing.kid  # type: ignore[union-attr]
+    old_token = issue(client)
+    first_seen = {kid: clock.now() for kid in await jwks_kids(client)}
+
+    # The next key was published just now: asking to rotate is refused until every cached
+    # JWKS (max-age) and every instance (reload interval) has had time to see it.
+    result = await ctx.keys.maintain(rotate=True)
+    assert result.rotated_to is None
+    assert result.rotation_deferred_until == clock.now() + MAX_AGE + RELOAD
+    clock.advance(MAX_AGE + RELOAD - timedelta(seconds=1))
+    assert (await ctx.keys.maintain(rotate=True)).rotated_to is None
+    clock.advance(1)
+    result = await ctx.keys.maintain(rotate=True)
+    new_kid = result.rotated_to
+    assert new_kid is not None
+    assert new_kid != old_kid
+    await ctx.keys.reload()
+
+    new_token = issue(client)
+    assert kid_of(new_token) == new_kid
+    assert clock.now() - first_seen[new_kid] >= MAX_AGE
+    kids = await jwks_kids(client)
+    assert kids[0] == new_kid
+    assert old_kid in kids  # retired, still published
+    assert len(kids) == 3  # current, next, retired
+
+    # Both tokens verify, with the app's checker and with the served JWKS.
+    jwks = KeySet.import_key_set((await client.get("/.well-known/jwks.json")).json())
+    for token in (old_token, new_token):
+        assert ctx.access_tokens.check(token).sub
+        assert jose_jwt.decode(token, jwks, algorithms=["ES256"]).claims["sub"]
+
+    # Until the old token has expired, its key stays published; then it is removed.
+    ttl = ctx.settings.access_token_ttl
+    clock.advance(ttl - (MAX_AGE + RELOAD))  # exactly the old token's exp
+    await ctx.keys.tick()
+    assert old_kid in await jwks_kids(client)
+    assert ctx.access_tokens.check(old_token).sub
+    clock.advance(RELOAD + timedelta(seconds=31))
+    with pytest.raises(InvalidAccessToken, match="expired"):
+        ctx.access_tokens.check(old_token)
+    # Another instance may have signed with the old key until it reloaded, so the key stays
+    # until such a token would have expired too: retirement + TTL + reload + leeway.
+    retired_at = first_seen[new_kid] + MAX_AGE + RELOAD
+    clock.advance(
+        retired_at + ctx.keys.policy.retired_lifetime - clock.now() - timedelta(seconds=1)
+    )
+    await ctx.keys.tick()
+    assert old_kid in await jwks_kids(client)
+    clock.advance(1)
+    await ctx.keys.tick()
+    assert old_kid not in await jwks_kids(client)
+    assert ctx.access_tokens.check(issue(client)).sub
+
+
+async def test_rotation_by_age_across_many_rotations(
+    client: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    """Every key is in the JWKS for at least max-age before its first signature."""
+    ctx = app_ctx(client)
+    first_seen: dict[str, Any] = {}
+    first_signed: dict[str, Any] = {}
+    live: list[tuple[str, Any]] = []
+    for _ in range(4 * 30 * 2):  # four months in 12-hour steps, one tick each
+        for kid in await jwks_kids(client):
+            first_seen.setdefault(kid, clock.now())
+        token = issue(client)
+        first_signed.setdefault(kid_of(token), clock.now())
+        live = [(t, exp) for t, exp in live if exp > clock.now()] + [
+            (token, clock.now() + ctx.settings.access_token_ttl)
+        ]
+        for t, _exp in live:
+            ctx.access_tokens.check(t)
+        clock.advance(timedelta(hours=12))
+        await ctx.keys.tick()
+    assert len(first_signed) >= 4  # initial key + three rotations by age (30 days each)
+    initial = min(first_signed, key=lambda k: first_signed[k])
+    for kid, signed_at in first_signed.items():
+        if kid != initial:
+            assert signed_at - first_seen[kid] >= MAX_AGE, kid
+
+
+@pytest.mark.postgres
+async def test_two_instances_rotate_exactly_once(
+    engine: AsyncEngine, migrated_database: str, clock: FixedClock
+) -> None:
+    policy = KeyPolicy(
+        alg="ES256",
+        rotation_interval=timedelta(days=30),
+        jwks_max_age=MAX_AGE,
+        reload_interval=RELOAD,
+        access_token_ttl=timedelta(minutes=10),
+    )
+    engines = [create_engine(migrated_database) for _ in range(2)]
+    try:
+        managers = [
+            KeyManager(
+                create_sessionmaker(e), KeyRing(), policy=policy, secrets=[b"s" * 40], clock=clock
+            )
+            for e in engines
+        ]
+        # Both start at once on an empty database: one set of first keys.
+        await asyncio.gather(*(m.tick() for m in managers))
+        clock.advance(timedelta(days=31))
+        results = await asyncio.gather(*(m.tick() for m in managers), *(m.tick() for m in managers))
+        assert sum(1 for r in results if r.rotated_to) == 1
+        sm = create_sessionmaker(engine)
+        async with sm() as s:
+            rotations = await s.scalar(select(func.count()).where(UserEvent.type == "key_rotated"))
+            states = sorted((await s.scalars(select(SigningKey.state))).all())
+        assert rotations == 1
+        assert states == ["current", "next", "retired"]
+        await asyncio.gather(*(m.reload() for m in managers))
+        kids = {m.ring.snapshot.signing.kid for m in managers}  # type: ignore[union-attr]
+        assert len(kids) == 1
+    finally:
+        for e in engines:
+            await e.dispose()
