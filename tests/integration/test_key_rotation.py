@@ -207,3 +207,18 @@ async def test_two_instances_rotate_exactly_once(
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_every_instance_reloads_within_the_interval(make_client: Callable[..., Any]) -> None:
+    a = await make_client(key_refresh_interval=0.2)
+    b = await make_client(key_refresh_interval=0.2)
+    result = await app_ctx(a).keys.maintain(rotate=True, unsafe_skip_publish_lead=True)
+    assert result.rotated_to is not None
+    for _ in range(50):  # the background task reloads every 0.2 s; allow up to 5 s
+        signing = app_ctx(b).keys.ring.snapshot.signing
+        if signing is not None and signing.kid == result.rotated_to:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("instance b never picked up the rotation")
+    assert (await jwks_kids(b))[0] == result.rotated_to
