@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import inspect
 import os
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from identity.clock import FixedClock
 from identity.config import Settings
+from identity.db.engine import create_engine
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PG_URL = os.environ.get("IDENTITY_TEST_DATABASE_URL", "")
@@ -39,6 +44,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         return PG_URL
     path: Path = tmp_path_factory.mktemp("db") / "identity-test.db"
     return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def scratch_database_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the same kind as the suite's, dropped afterwards."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path}/scratch.db"
+        return
+    name = f"identity_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(str(make_url(database_url).set(database="postgres")))
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 def make_settings(database_url: str = "sqlite+aiosqlite://", **overrides: object) -> Settings:

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine
 
 TABLES = {"users", "user_sessions", "login_attempts", "user_events", "signing_keys"}
-
-
-@pytest.fixture
-async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the same kind as the suite's, dropped afterwards."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite+aiosqlite:///{tmp_path}/migrations.db"
-        return
-    name = f"identity_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(str(make_url(database_url).set(database="postgres")))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def _tables_and_drift(url: str) -> tuple[set[str], list[object]]:
@@ -56,19 +33,19 @@ async def _tables_and_drift(url: str) -> tuple[set[str], list[object]]:
         await engine.dispose()
 
 
-async def test_upgrade_downgrade_upgrade_then_no_drift(scratch_url: str) -> None:
+async def test_upgrade_downgrade_upgrade_then_no_drift(scratch_database_url: str) -> None:
     import anyio.to_thread
 
-    await anyio.to_thread.run_sync(migrations.upgrade, scratch_url)
-    tables, _ = await _tables_and_drift(scratch_url)
+    await anyio.to_thread.run_sync(migrations.upgrade, scratch_database_url)
+    tables, _ = await _tables_and_drift(scratch_database_url)
     assert TABLES <= tables
 
-    await anyio.to_thread.run_sync(migrations.downgrade, scratch_url, "base")
-    tables, _ = await _tables_and_drift(scratch_url)
+    await anyio.to_thread.run_sync(migrations.downgrade, scratch_database_url, "base")
+    tables, _ = await _tables_and_drift(scratch_database_url)
     assert not (TABLES & tables)
 
-    await anyio.to_thread.run_sync(migrations.upgrade, scratch_url)
-    tables, drift = await _tables_and_drift(scratch_url)
+    await anyio.to_thread.run_sync(migrations.upgrade, scratch_database_url)
+    tables, drift = await _tables_and_drift(scratch_database_url)
     assert TABLES <= tables
     assert drift == [], f"models and migrations differ: {drift}"
 
