@@ -26,10 +26,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         func = getattr(item, "function", None)
         if func is not None and inspect.iscoroutinefunction(func):
             item.add_marker(pytest.mark.anyio)
-        if item.get_closest_marker("postgres") and not PG_URL.startswith("postgresql"):
-            item.add_marker(
-                pytest.mark.skip(reason="needs IDENTITY_TEST_DATABASE_URL (PostgreSQL)")
-            )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Not a skip marker added at collection: anyio re-creates async items after that hook
+    # (one per backend) and the re-created items lose markers added there.
+    if item.get_closest_marker("postgres") and not PG_URL.startswith("postgresql"):
+        pytest.skip("needs IDENTITY_TEST_DATABASE_URL (PostgreSQL)")
 
 
 @pytest.fixture(scope="session")
