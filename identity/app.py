@@ -17,9 +17,11 @@ from identity.config import Settings
 from identity.db.engine import create_engine, create_sessionmaker
 from identity.http.context import AppContext
 from identity.http.errors import EXCEPTION_HANDLERS
+from identity.http.metrics import MetricsMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.routes import routes
 from identity.logs import configure_logging
+from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
 from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
@@ -77,6 +79,7 @@ def create_app(
             ),
         )
         ctx.extras.setdefault("readiness_checks", {})["signing_key"] = keys.readiness
+        ctx.extras["metrics"] = metrics
         app.state.ctx = ctx
         background: list[asyncio.Task[None]] = []
         try:
@@ -94,7 +97,10 @@ def create_app(
             if owns_engine:
                 await db.dispose()
 
+    # Outermost, so that it times everything and sees the status the client gets.
+    metrics = Metrics()
     middleware = [
+        Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(RequestIdMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]

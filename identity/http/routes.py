@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from identity.http import health, well_known
+from identity.http import health, metrics, well_known
 
 routes: list[BaseRoute] = [
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
+    Route("/metrics", metrics.scrape, methods=["GET"]),
     Route("/.well-known/jwks.json", well_known.jwks, methods=["GET"]),
     Route(
         "/.well-known/openid-configuration",
