@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# Robot Overlord Identity: `docker build -t robot-overlord-identity .` (docs/operations.md).
+# Build stage: uv installs exactly what uv.lock pins (no dev tools) into /app/.venv.
+# Runtime stage: the slim Python base, that venv and the source, no uv, a non-root user.
+# No secret is baked in: every IDENTITY_* setting comes from the environment at run time.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# uv as a pinned image, the same version that writes uv.lock here (COPY --from takes no ARG).
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+
+FROM ${PYTHON_IMAGE} AS build
+COPY --from=uv /uv /bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+# Dependencies first, in their own layer: it changes only when uv.lock does.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-dev --no-install-project
+COPY pyproject.toml uv.lock README.md alembic.ini ./
+COPY alembic ./alembic
+COPY identity ./identity
+# The project itself stays an editable install on purpose: `identity migrate` finds
+# alembic.ini and alembic/ next to the package (identity/db/migrations.py), so the
+# runtime image keeps the same /app layout.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev \
+    && /app/.venv/bin/python -m compileall -q /app/identity /app/alembic
+
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 identity \
+    && useradd --system --uid 10001 --gid identity --home-dir /var/lib/identity \
+        --no-create-home --shell /usr/sbin/nologin identity \
+    && install -d -o identity -g identity -m 0750 /var/lib/identity
+# Code and venv stay owned by root, so the service cannot rewrite itself.
+COPY --from=build /app /app
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# The working directory is the only writable place (a development run's SQLite file and
+# generated secret); production keeps its state in PostgreSQL.
+WORKDIR /var/lib/identity
+# Numeric, so orchestrators (runAsNonRoot) can check it is not root.
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["identity", "serve", "--host", "0.0.0.0", "--port", "8000"]
