@@ -1,0 +1,1 @@
+"""An orders service that trusts Robot Overlord Identity's access tokens."""
