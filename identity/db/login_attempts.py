@@ -1,0 +1,34 @@
+"""Login attempts: one append-only row per password check, for per-IP and per-account review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identity.db.models import EMAIL_MAX, LoginAttempt
+
+
+def add_login_attempt(
+    session: AsyncSession,
+    *,
+    identifier: str,
+    user_id: uuid.UUID | None,
+    succeeded: bool,
+    reason: str | None,
+    ip: str | None,
+    user_agent: str | None,
+    now: datetime,
+) -> LoginAttempt:
+    attempt = LoginAttempt(
+        identifier=identifier[:EMAIL_MAX],
+        user_id=user_id,
+        outcome="succeeded" if succeeded else "failed",
+        reason=reason,
+        ip=ip,
+        user_agent=user_agent,
+        created_at=now,
+    )
+    session.add(attempt)
+    return attempt

@@ -1,0 +1,152 @@
+"""User queries. State changes that race (failure counting, locking, the login reset, a
+password swap) are single conditional UPDATEs, so the database arbitrates, not Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identity.db.models import User
+
+# Core-style UPDATEs: the identity map is not consulted or touched; callers re-read.
+_RAW = {"synchronize_session": False}
+
+
+class DuplicateEmail(Exception):
+    """A live user already has this normalised email."""
+
+
+async def get_live_by_email(session: AsyncSession, email_normalized: str) -> User | None:
+    stmt = select(User).where(User.email_normalized == email_normalized, User.deleted_at.is_(None))
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def get_live_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    stmt = (
+        select(User)
+        .where(User.id == user_id, User.deleted_at.is_(None))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def insert_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    email_normalized: str,
+    password_hash: str,
+    display_name: str | None,
+    now: datetime,
+) -> User:
+    """Raises DuplicateEmail when the unique index refuses it (a concurrent registration)."""
+    user = User(
+        email=email,
+        email_normalized=email_normalized,
+        password_hash=password_hash,
+        display_name=display_name,
+        roles=[],
+        created_at=now,
+        updated_at=now,
+        password_changed_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise DuplicateEmail(email_normalized) from None
+    return user
+
+
+async def count_failed_login(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    """Add one failure atomically; the new count (0 if the user is gone)."""
+    stmt = (
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_login_count=User.failed_login_count + 1, updated_at=now)
+        .returning(User.failed_login_count)
+        .execution_options(**_RAW)
+    )
+    count = (await session.execute(stmt)).scalar_one_or_none()
+    return int(count or 0)
+
+
+async def lock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime, reason: str) -> bool:
+    """True only for the one caller that actually locked it."""
+    stmt = (
+        update(User)
+        .where(User.id == user_id, User.locked_at.is_(None))
+        .values(locked_at=now, lock_reason=reason, updated_at=now)
+        .execution_options(**_RAW)
+    )
+    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def unlock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> bool:
+    """Lift a lock and forget past failures; True when there was a lock to lift."""
+    stmt = (
+        update(User)
+        .where(User.id == user_id, User.locked_at.is_not(None))
+        .values(locked_at=None, lock_reason=None, failed_login_count=0, updated_at=now)
+        .execution_options(**_RAW)
+    )
+    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def complete_login(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    verified_hash: str,
+    new_hash: str | None,
+    now: datetime,
+) -> bool:
+    """Reset the failure count (and store an upgraded hash) if nothing changed meanwhile.
+
+    False when, between reading the user and now, the account was locked, disabled,
+    deleted or given another password: the caller must refuse the login.
+    """
+    values: dict[str, object] = {"failed_login_count": 0, "last_login_at": now, "updated_at": now}
+    if new_hash is not None:
+        values["password_hash"] = new_hash
+    stmt = (
+        update(User)
+        .where(
+            User.id == user_id,
+            User.password_hash == verified_hash,
+            User.locked_at.is_(None),
+            User.is_active.is_(True),
+            User.deleted_at.is_(None),
+        )
+        .values(**values)
+        .execution_options(**_RAW)
+    )
+    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def replace_password_hash(
+    session: AsyncSession, user_id: uuid.UUID, *, verified_hash: str, new_hash: str, now: datetime
+) -> bool:
+    """Swap the hash only if it is still the one the caller verified against."""
+    stmt = (
+        update(User)
+        .where(User.id == user_id, User.password_hash == verified_hash, User.deleted_at.is_(None))
+        .values(
+            password_hash=new_hash, password_changed_at=now, failed_login_count=0, updated_at=now
+        )
+        .execution_options(**_RAW)
+    )
+    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def set_display_name(
+    session: AsyncSession, user: User, display_name: str | None, now: datetime
+) -> None:
+    user.display_name = display_name
+    user.updated_at = now
+    await session.flush()
