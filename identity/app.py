@@ -7,24 +7,32 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from identity.clock import Clock, SystemClock
 from identity.config import Settings
+from identity.crypto.passwords import Argon2Parameters, PasswordHasher
+from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.db.engine import create_engine, create_sessionmaker
 from identity.http.context import AppContext
 from identity.http.errors import EXCEPTION_HANDLERS
 from identity.http.metrics import MetricsMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from identity.http.no_store import NoStoreMiddleware
+from identity.http.rate_limit import Rate, RateLimiter
 from identity.http.routes import routes
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
+from identity.services.deps import AccountDeps
+from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
+from identity.services.password_policy import PasswordRules
+from identity.services.policy import AccountPolicy
 
 logger = logging.getLogger("identity.app")
 
@@ -64,20 +72,24 @@ def create_app(
             secrets=settings.secrets(),
             clock=app_clock,
         )
+        access_tokens = AccessTokens(
+            ring,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            ttl=settings.access_token_ttl,
+            clock=app_clock,
+        )
         ctx = AppContext(
             settings=settings,
             engine=db,
             sessionmaker=sessionmaker,
             clock=app_clock,
             keys=keys,
-            access_tokens=AccessTokens(
-                ring,
-                issuer=settings.issuer,
-                audience=settings.audience,
-                ttl=settings.access_token_ttl,
-                clock=app_clock,
-            ),
+            access_tokens=access_tokens,
+            accounts=account_deps(settings, sessionmaker, app_clock, access_tokens),
+            rate_limiter=rate_limiter(settings),
         )
+        await ctx.accounts.hashing.warm_up()
         ctx.extras.setdefault("readiness_checks", {})["signing_key"] = keys.readiness
         ctx.extras["metrics"] = metrics
         app.state.ctx = ctx
@@ -101,6 +113,7 @@ def create_app(
     metrics = Metrics()
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),
+        Middleware(NoStoreMiddleware, paths=("/token", "/refresh")),
         Middleware(RequestIdMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
@@ -119,4 +132,49 @@ def create_app(
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
+    )
+
+
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        password=PasswordRules(
+            min_length=settings.password_min_length, max_length=settings.password_max_length
+        ),
+        lockout_threshold=settings.lockout_threshold,
+        refresh_idle_ttl=settings.refresh_idle_ttl,
+        session_max_ttl=settings.session_max_ttl,
+        refresh_reuse_grace=settings.refresh_reuse_grace,
+    )
+
+
+def account_deps(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    access_tokens: AccessTokens,
+) -> AccountDeps:
+    hasher = PasswordHasher(
+        Argon2Parameters(
+            memory_kib=settings.argon2_memory_kib,
+            time_cost=settings.argon2_time_cost,
+            parallelism=settings.argon2_parallelism,
+        )
+    )
+    return AccountDeps(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        hashing=PasswordHashing(hasher, settings.hash_concurrency),
+        refresh_tokens=RefreshTokenCodec(settings.secrets()),
+        access_tokens=access_tokens,
+        policy=account_policy(settings),
+    )
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    return RateLimiter(
+        {
+            "token": Rate(settings.rate_limit_token_per_minute, 60),
+            "register": Rate(settings.rate_limit_register_per_hour, 3600),
+        },
+        enabled=settings.rate_limit_enabled,
     )

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from identity.clock import Clock
+from identity.http.rate_limit import RateLimiter
 from identity.services.access_tokens import AccessTokens
+from identity.services.deps import AccountDeps
 from identity.services.key_ring import KeyManager
 
 if TYPE_CHECKING:
@@ -24,6 +26,8 @@ class AppContext:
     clock: Clock
     keys: KeyManager
     access_tokens: AccessTokens
+    accounts: AccountDeps
+    rate_limiter: RateLimiter
     # Long-lived collaborators added by the features that own them (keys, hasher, limiter).
     extras: dict[str, Any] = field(default_factory=dict)
 

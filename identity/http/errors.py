@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from identity.errors import IdentityError, NotFound, ValidationFailed
+from identity.errors import (
+    EmailTaken,
+    IdentityError,
+    NotFound,
+    PasswordChangeConflict,
+    ValidationFailed,
+    WeakPassword,
+)
 
 logger = logging.getLogger("identity.http")
 
@@ -166,6 +173,9 @@ class InsufficientScope(BearerError):
 DOMAIN_STATUS: dict[type[IdentityError], int] = {
     ValidationFailed: 422,
     NotFound: 404,
+    EmailTaken: 409,
+    WeakPassword: 422,
+    PasswordChangeConflict: 409,
 }
 
 

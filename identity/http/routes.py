@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from identity.http import health, metrics, well_known
+from identity.http import account, health, metrics, oauth, sessions, well_known
 
 routes: list[BaseRoute] = [
+    Route("/register", account.register, methods=["POST"]),
+    Route("/token", oauth.token, methods=["POST"]),
+    Route("/refresh", oauth.refresh, methods=["POST"]),
+    Route("/logout", account.logout, methods=["POST"]),
+    Route("/me", account.me, methods=["GET"]),
+    Route("/me", account.update_me, methods=["PATCH"]),
+    Route("/change-password", account.change_password, methods=["POST"]),
+    Route("/sessions", sessions.list_sessions, methods=["GET"]),
+    Route("/sessions/{session_id}", sessions.revoke_session, methods=["DELETE"]),
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
     Route("/metrics", metrics.scrape, methods=["GET"]),
