@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from identity import cli_users
 from identity.config import Settings
 from identity.db import migrations
 from identity.db.engine import create_engine, is_sqlite
@@ -174,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Features add their sub-commands here (keys, users, cleanup, passwords).
-EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    cli_users.register,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
