@@ -18,6 +18,8 @@ from joserfc.jwt import JWTClaimsRegistry
 from identity.crypto.keys import Key
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
+# RFC 9068 §4: verifiers MUST accept "at+jwt" or "application/at+jwt", and nothing else.
+_ACCEPTED_TYPES = frozenset({TOKEN_TYPE, "application/at+jwt"})
 _FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
 
 
@@ -49,7 +51,7 @@ def check(
         header = jws.extract_compact(token.encode("ascii")).headers()
     except (JoseError, ValueError, UnicodeError):
         raise InvalidAccessToken("malformed") from None
-    if header.get("typ") != TOKEN_TYPE:
+    if header.get("typ") not in _ACCEPTED_TYPES:
         raise InvalidAccessToken("wrong_type")
     if _FORBIDDEN_HEADERS & header.keys():
         raise InvalidAccessToken("forbidden_header")

@@ -102,7 +102,7 @@ def test_unknown_kid(signer: Any) -> None:
     assert reason(token, generated) == "unknown_kid"
 
 
-@pytest.mark.parametrize("typ", ["JWT", "jwt", "at+JWT ", "application/at+jwt", None])
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "at+JWT ", "application/jwt", "at+jwt ", None])
 def test_wrong_typ(signer: Any, typ: str | None) -> None:
     generated, private = signer
     head: dict[str, Any] = {"alg": generated.alg, "kid": generated.kid}
@@ -110,6 +110,12 @@ def test_wrong_typ(signer: Any, typ: str | None) -> None:
         head["typ"] = typ
     token = jose_jwt.encode(head, claims(), private, algorithms=[generated.alg], default_type=None)
     assert reason(token, generated) == "wrong_type"
+
+
+def test_both_rfc9068_spellings_of_typ_accepted(signer: Any) -> None:
+    generated, _ = signer
+    for typ in ("at+jwt", "application/at+jwt"):
+        assert check(mint(signer, {"typ": typ}), generated)["sub"] == "user-1"
 
 
 def test_expired_beyond_leeway_but_not_within(signer: Any) -> None:
