@@ -35,7 +35,7 @@ async def load_live_session(
     if found is None:
         raise SessionEnded
     row, user = found
-    if row.user_id != user_id or user.deleted_at is not None or not user_can_sign_in(user):
+    if row.user_id != user_id or not user_can_sign_in(user):
         raise SessionEnded
     if not is_live(row, now):
         raise SessionEnded

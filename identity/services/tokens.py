@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.crypto.refresh_tokens import MalformedRefreshToken, new_nonce
 from identity.db import sessions as session_queries
-from identity.db import users as user_queries
 from identity.db.models import User, UserSession
 from identity.errors import InvalidRefreshToken, RefreshTokenReused, ScopeNotGranted
 from identity.services.deps import AccountDeps
@@ -48,7 +47,9 @@ def narrow_scope(requested: str | None, granted: str) -> str:
 
 
 def user_can_sign_in(user: User | None) -> bool:
-    return user is not None and user.is_active and user.locked_at is None
+    return (
+        user is not None and user.deleted_at is None and user.is_active and user.locked_at is None
+    )
 
 
 def _pair(
@@ -119,16 +120,18 @@ async def refresh_session(
         parsed = codec.parse(refresh_token)
     except MalformedRefreshToken:
         raise InvalidRefreshToken from None
-    row = await session_queries.get(session, parsed.session_id)
+    found = await session_queries.get_with_user(session, parsed.session_id)
+    if found is None:
+        raise InvalidRefreshToken
+    row, user = found
     # Only a token we minted may have effects: session ids are public (the `sid` claim).
-    if row is None or not codec.verify(parsed, row.refresh_nonce):
+    if not codec.verify(parsed, row.refresh_nonce):
         raise InvalidRefreshToken
     if row.revoked_at is not None or now >= row.expires_at or now >= row.idle_expires_at:
         raise InvalidRefreshToken
     if client_id is not None and row.client_id is not None and client_id != row.client_id:
         raise InvalidRefreshToken  # RFC 6749 §6: bound to the client it was issued to
-    user = await user_queries.get_live_by_id(session, row.user_id)
-    if user is None or not user_can_sign_in(user):
+    if not user_can_sign_in(user):
         raise InvalidRefreshToken
     access_scope = narrow_scope(scope, row.scope)
     generation = parsed.generation
@@ -155,9 +158,10 @@ async def refresh_session(
             )
             return _pair(deps, row, user, generation + 1, access_scope)
         # Lost the race: read what the winner committed (PostgreSQL waited for it).
-        row = await session_queries.get(session, parsed.session_id)
-        if row is None or row.revoked_at is not None:
+        reread = await session_queries.get(session, parsed.session_id)
+        if reread is None or reread.revoked_at is not None:
             raise InvalidRefreshToken
+        row = reread
 
     if generation == row.refresh_generation - 1 and _within_grace(row, now, deps):
         return _pair(deps, row, user, row.refresh_generation, access_scope)
