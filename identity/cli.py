@@ -66,8 +66,8 @@ def ensure_schema_at_head(settings: Settings) -> None:
         migrations.upgrade(settings.database_url)
         return
     raise SystemExit(
-        f"identity: the database schema is at {revision}, head is {head}: "
-        "run `identity migrate` first"
+        f"identity: the database schema is at {revision}, this build expects {head}: "
+        "run `identity migrate` first (or, if the database is newer, deploy the matching build)"
     )
 
 
