@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from identity.db.models import LoginAttempt, User, UserEvent, UserSession
 from tests.factories import PASSWORD, register
 
-pytestmark = pytest.mark.anyio
-
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 GOOD = f"grant_type=password&username=alice%40example.com&password={PASSWORD.replace(' ', '+')}"

@@ -18,8 +18,6 @@ from tests.factories import (
     user_row,
 )
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_change_password_ends_the_other_sessions(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]

@@ -6,14 +6,11 @@ import sys
 
 import anyio
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.conftest import TEST_SECRET
 from tests.e2e.server import clean_environ
 from tests.factories import PASSWORD, events, login, password_grant, register, user_row
-
-pytestmark = pytest.mark.anyio
 
 
 async def identity_cli(engine: AsyncEngine, *args: str) -> tuple[int, str, str]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import PASSWORD, attempts, events, register, sessions_of
-
-pytestmark = pytest.mark.anyio
 
 XFF = {"X-Forwarded-For": "1.1.1.1, 198.51.100.50"}
 

@@ -29,8 +29,6 @@ from tests.factories import (
 )
 from tests.integration.conftest import app_ctx
 
-pytestmark = pytest.mark.anyio
-
 WRONG = "definitely not the password"
 
 

@@ -15,8 +15,6 @@ from identity.db.models import UserSession
 from tests.factories import bearer, events, login, register
 from tests.integration.conftest import app_ctx
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_me_returns_the_profile(client: httpx.AsyncClient) -> None:
     user = await register(client, "Alice@Example.com", display_name="Alice")

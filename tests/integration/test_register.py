@@ -14,9 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import PASSWORD, events, register, user_row
 
-# Explicit, not only conftest's late marker: parametrized async tests need it at collection.
-pytestmark = pytest.mark.anyio
-
 
 async def test_register_returns_the_user(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]

@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from identity.db.base import Base
 from tests.factories import bearer
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_no_password_or_token_in_database_or_logs(
     client: httpx.AsyncClient,

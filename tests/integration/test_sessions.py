@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import bearer, events, login, refresh_grant, register, sessions_of
 
-pytestmark = pytest.mark.anyio
-
 
 async def status_of(client: httpx.AsyncClient, tokens: dict[str, Any]) -> tuple[int, int]:
     me = await client.get("/me", headers=bearer(tokens))

@@ -6,11 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.factories import PASSWORD, login, password_grant, refresh_grant, register
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_token_is_throttled_per_client_ip(make_client: Callable[..., Any]) -> None:

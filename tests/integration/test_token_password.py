@@ -30,8 +30,6 @@ from tests.factories import (
 )
 from tests.integration.conftest import app_ctx
 
-pytestmark = pytest.mark.anyio
-
 INVALID_GRANT = {
     "error": "invalid_grant",
     "error_description": "The provided authorization grant is invalid, expired or revoked.",

@@ -17,8 +17,6 @@ from tests.conftest import TEST_SECRET
 from tests.factories import bearer, events, login, refresh_grant, register, sessions_of
 from tests.integration.conftest import app_ctx
 
-pytestmark = pytest.mark.anyio
-
 INVALID_GRANT = "invalid_grant"
 
 
