@@ -10,6 +10,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.crypto.passwords import UnknownHashFormat
 from identity.db import sessions as session_queries
 from identity.db import users as user_queries
 from identity.db.models import User
@@ -134,7 +135,10 @@ async def change_password(
     await enforce_password_policy(
         deps, new_password, email=user.email, display_name=user.display_name
     )
-    matched, _ = await deps.hashing.verify_and_update(current_password, user.password_hash)
+    try:
+        matched = await deps.hashing.verify(current_password, user.password_hash)
+    except UnknownHashFormat:
+        matched = False  # a corrupt row: nothing can match it
     if not matched:
         async with unit_of_work(deps.sessionmaker) as session:
             await register_failure(

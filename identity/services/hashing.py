@@ -28,6 +28,9 @@ class PasswordHashing:
     async def hash(self, password: str) -> str:
         return await self.run(self.hasher.hash, password)
 
+    async def verify(self, password: str, stored: str) -> bool:
+        return await self.run(self.hasher.verify, password, stored)
+
     async def verify_and_update(self, password: str, stored: str) -> tuple[bool, str | None]:
         return await self.run(self.hasher.verify_and_update, password, stored)
 

@@ -27,7 +27,7 @@ from identity.services.deps import AccountDeps
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_rejected_login, register_failure
 from identity.services.origin import Origin
-from identity.services.tokens import TokenPair, start_session
+from identity.services.tokens import TokenPair, start_session, user_can_sign_in
 
 logger = logging.getLogger("identity.login")
 
@@ -35,7 +35,9 @@ logger = logging.getLogger("identity.login")
 async def _check_password(
     deps: AccountDeps, user: User | None, password: str
 ) -> tuple[bool, str | None]:
-    if user is None:
+    if user is None or not user_can_sign_in(user):
+        # Locked and disabled accounts never consult their real hash: verifying it (and
+        # rehashing on a match) would let timing tell a right guess from a wrong one.
         await deps.hashing.verify_dummy(password)
         return False, None
     try:

@@ -116,7 +116,7 @@ async def test_every_refusal_is_identical_and_costs_one_hash(
         "locked@example.com": ("account_locked", PASSWORD),
         "disabled@example.com": ("account_disabled", PASSWORD),
     }
-    for email, (_, password) in cases.items():
+    for email, (reason, password) in cases.items():
         verifications.clear()
         r = await password_grant(client, email, password)
         assert r.status_code == 400, email
@@ -124,6 +124,14 @@ async def test_every_refusal_is_identical_and_costs_one_hash(
         assert r.headers["cache-control"] == "no-store"
         assert len(verifications) == 1, email  # the same argon2 work for every case
         assert verifications[0].startswith("$argon2id$v=19$m=64,t=1,p=1$")
+        # A locked or disabled account's own hash is never consulted, so even the right
+        # password (sent here) cannot be told from a wrong one by timing.
+        real = (
+            (await user_row(sessionmaker, email)).password_hash
+            if reason != "unknown_user"
+            else None
+        )
+        assert verifications[0] == (real if reason == "wrong_password" else hasher.dummy_hash)
 
     failed = await events(sessionmaker, "login_failed")
     assert sorted(e.data["reason"] for e in failed) == sorted(r for r, _ in cases.values())
