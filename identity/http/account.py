@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from identity.db.uow import unit_of_work
+from identity.errors import SessionEnded
 from identity.http.auth import authenticate
 from identity.http.client_ip import request_origin
 from identity.http.context import get_ctx
-from identity.http.errors import NO_STORE
+from identity.http.errors import NO_STORE, InvalidToken
 from identity.http.parsing import read_json
 from identity.http.schemas import ChangePasswordIn, LogoutIn, ProfilePatch, RegisterIn, profile
 from identity.services import accounts, sessions
@@ -59,14 +60,17 @@ async def change_password(request: Request) -> Response:
     async with unit_of_work(ctx.sessionmaker) as session:
         principal = await authenticate(request, session)
     body = await read_json(request, ChangePasswordIn)
-    await accounts.change_password(
-        ctx.accounts,
-        user_id=principal.user.id,
-        session_id=principal.session.id,
-        current_password=body.current_password,
-        new_password=body.new_password,
-        origin=request_origin(request),
-    )
+    try:
+        await accounts.change_password(
+            ctx.accounts,
+            user_id=principal.user.id,
+            session_id=principal.session.id,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            origin=request_origin(request),
+        )
+    except SessionEnded:  # the account went away after authentication
+        raise InvalidToken from None
     return Response(status_code=204, headers=NO_STORE)
 
 
