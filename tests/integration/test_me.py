@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -118,7 +117,7 @@ async def test_token_of_an_ended_or_foreign_session_is_refused(
     bob_sid = ctx.access_tokens.check(bob_tokens["access_token"]).sid
 
     # A validly signed token naming Alice but Bob's session (a confused-deputy check).
-    forged: Any = ctx.access_tokens.issue(
+    forged = ctx.access_tokens.issue(
         user_id=uuid.UUID(alice["id"]),
         session_id=uuid.UUID(bob_sid),
         scope="",
@@ -126,7 +125,7 @@ async def test_token_of_an_ended_or_foreign_session_is_refused(
         client_id=None,
     )
     assert (await client.get("/me", headers=bearer(forged.token))).status_code == 401
-    unknown: Any = ctx.access_tokens.issue(
+    unknown = ctx.access_tokens.issue(
         user_id=uuid.UUID(alice["id"]), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
     )
     assert (await client.get("/me", headers=bearer(unknown.token))).status_code == 401
