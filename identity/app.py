@@ -37,6 +37,23 @@ from identity.services.policy import AccountPolicy
 logger = logging.getLogger("identity.app")
 
 
+def key_manager(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ring: KeyRing,
+    clock: Clock,
+) -> KeyManager:
+    """The key life cycle as configured; shared by the app and `identity keys`."""
+    policy = KeyPolicy(
+        alg=settings.signing_alg,
+        rotation_interval=settings.key_rotation_interval,
+        jwks_max_age=settings.jwks_max_age,
+        reload_interval=settings.key_refresh_interval,
+        access_token_ttl=settings.access_token_ttl,
+    )
+    return KeyManager(sessionmaker, ring, policy=policy, secrets=settings.secrets(), clock=clock)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -59,19 +76,7 @@ def create_app(
         sessionmaker = create_sessionmaker(db)
         app_clock = clock or SystemClock()
         ring = KeyRing()
-        keys = KeyManager(
-            sessionmaker,
-            ring,
-            policy=KeyPolicy(
-                alg=settings.signing_alg,
-                rotation_interval=settings.key_rotation_interval,
-                jwks_max_age=settings.jwks_max_age,
-                reload_interval=settings.key_refresh_interval,
-                access_token_ttl=settings.access_token_ttl,
-            ),
-            secrets=settings.secrets(),
-            clock=app_clock,
-        )
+        keys = key_manager(settings, sessionmaker, ring, app_clock)
         access_tokens = AccessTokens(
             ring,
             issuer=settings.issuer,

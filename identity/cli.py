@@ -90,26 +90,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _with_key_manager(settings: Settings, action: str, force: bool) -> int:
+    from identity.app import key_manager
     from identity.clock import SystemClock
     from identity.db.engine import create_sessionmaker
-    from identity.services.key_ring import KeyManager, KeyRing
-    from identity.services.keys import KeyPolicy
+    from identity.services.key_ring import KeyRing
 
     engine = create_engine(settings.database_url)
     try:
-        manager = KeyManager(
-            create_sessionmaker(engine),
-            KeyRing(),
-            policy=KeyPolicy(
-                alg=settings.signing_alg,
-                rotation_interval=settings.key_rotation_interval,
-                jwks_max_age=settings.jwks_max_age,
-                reload_interval=settings.key_refresh_interval,
-                access_token_ttl=settings.access_token_ttl,
-            ),
-            secrets=settings.secrets(),
-            clock=SystemClock(),
-        )
+        manager = key_manager(settings, create_sessionmaker(engine), KeyRing(), SystemClock())
         if action == "rotate":
             result = await manager.maintain(rotate=True, unsafe_skip_publish_lead=force)
             if result.rotated_to:
