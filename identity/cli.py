@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -33,6 +34,7 @@ def load_settings() -> Settings:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
     if args.action == "upgrade":
         migrations.upgrade(settings.database_url, args.revision or "head")
     elif args.action == "downgrade":

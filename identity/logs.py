@@ -50,5 +50,8 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # /readyz inspects the schema revision on every probe; alembic would log each one.
+    # `identity migrate` turns it back up (cli.cmd_migrate).
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     # Our access log replaces uvicorn's, which would print query strings.
     logging.getLogger("uvicorn.access").disabled = True
