@@ -1,0 +1,449 @@
+"""openapi.yaml is the HTTP contract: it lists exactly the routes of the route table, it is
+valid OpenAPI 3.1, and the running app keeps to it.
+
+The last part is a schemathesis property-based run against the in-process app (real
+database, real crypto) over the `make_client` transport: every operation, with valid and
+invalid input, anonymously and with a real Bearer token. Every response must be no 5xx,
+have a documented status, content type, headers and body, and every 4xx must be the JSON
+error envelope. A scripted pass then checks the answers that random input rarely reaches
+(201, a token pair, 204, 304, 409, 429) against the same document.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+import requests
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from starlette.routing import Route
+
+import identity
+from identity.http.routes import routes
+from tests.factories import OTHER_PASSWORD, PASSWORD, login, password_grant, register
+from tests.integration.conftest import BASE_URL
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)
+
+
+def load_operations() -> dict[str, APIOperation[Any, Any, Any, Any]]:
+    operations = {}
+    for result in SCHEMA.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()  # an operation schemathesis cannot use is a broken document
+        operations[result.ok().label] = result.ok()
+    return operations
+
+
+OPERATIONS = load_operations()
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def secured(label: str) -> bool:
+    return bool(OPERATIONS[label].definition.raw.get("security"))
+
+
+# -- the route table and the document list the same operations --------------------------
+
+
+def route_table_operations() -> set[tuple[str, str]]:
+    found = set()
+    for route in routes:
+        # Anything but a plain Route (a Mount, a WebSocket route) would escape this check.
+        assert isinstance(route, Route), f"not a plain Route: {route!r}"
+        methods = set(route.methods or ())
+        if "GET" in methods:
+            methods.discard("HEAD")  # Starlette adds HEAD to every GET route by itself
+        path = re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", route.path)  # drop convertors
+        found |= {(method, path) for method in methods}
+    return found
+
+
+def document_operations() -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, item in SPEC["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def test_route_table_and_openapi_list_the_same_operations() -> None:
+    served, documented = route_table_operations(), document_operations()
+    assert served - documented == set(), "served but not in openapi.yaml"
+    assert documented - served == set(), "in openapi.yaml but not served"
+    assert len(OPERATIONS) == len(served)
+
+
+# -- the document is valid OpenAPI 3.1 ---------------------------------------------------
+
+
+def schema_objects(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Schema Object of the document (JSON Schema 2020-12 in OpenAPI 3.1)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}/{key}"
+            if key == "schema" and isinstance(value, dict):
+                yield here, value
+            elif key == "schemas" and where == "#/components" and isinstance(value, dict):
+                yield from ((f"{here}/{name}", s) for name, s in value.items())
+            yield from schema_objects(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from schema_objects(value, f"{where}/{i}")
+
+
+def references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from references(value)
+
+
+def resolve(pointer: str) -> Any:
+    node: Any = SPEC
+    for part in pointer.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_openapi_document_is_valid_openapi_3_1() -> None:
+    assert SPEC["openapi"].startswith("3.1.")
+    SCHEMA.validate()  # the OpenAPI 3.1 meta-schema, as schemathesis ships it
+    # That meta-schema leaves Schema Objects open; check each against JSON Schema 2020-12.
+    for where, schema in schema_objects(SPEC):
+        assert jsonschema_rs.meta.is_valid(schema), f"{where} is not valid JSON Schema"
+    for ref in set(references(SPEC)):
+        assert ref.startswith("#/"), f"external reference {ref}"
+        resolve(ref)  # raises KeyError when dangling
+    operation_ids = [op.definition.raw["operationId"] for op in OPERATIONS.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    assert SPEC["info"]["version"] == identity.__version__
+
+
+def test_every_bearer_operation_documents_the_rfc6750_challenge() -> None:
+    assert SPEC["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for label, op in OPERATIONS.items():
+        responses = op.definition.raw["responses"]
+        if secured(label):
+            assert op.definition.raw["security"] == [{"bearerAuth": []}], label
+            assert resolve(responses["401"]["$ref"])["headers"]["WWW-Authenticate"], label
+        else:
+            assert "401" not in responses, label
+
+
+# -- the app keeps to the document: schemathesis, property-based --------------------------
+
+# Operations that end the caller's session when they succeed.
+SESSION_ENDING = {"POST /logout", "DELETE /sessions/{session_id}"}
+TARGETS = [(label, False) for label in OPERATIONS] + [
+    (label, True) for label in OPERATIONS if secured(label)
+]
+
+
+def case_strategy(label: str) -> st.SearchStrategy[Case[Any]]:
+    op = OPERATIONS[label]
+    positive = op.as_strategy(generation_mode=GenerationMode.POSITIVE)
+    if not (op.body or op.path_parameters or op.query or op.headers):
+        return positive  # nothing there to make invalid
+    return st.one_of(positive, op.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+
+
+STRATEGIES = {label: case_strategy(label) for label in OPERATIONS}
+
+
+class BearerSource:
+    """A live access token of a fresh account; a new account once a case ends its session."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.accounts = 0
+        self.token: str | None = None
+
+    async def header(self) -> str:
+        if self.token is None:
+            self.accounts += 1
+            email = f"fuzz-{self.accounts}@example.com"
+            await register(self.client, email)
+            self.token = (await login(self.client, email))["access_token"]
+        return f"Bearer {self.token}"
+
+    def spent(self) -> None:
+        self.token = None
+
+
+async def send(client: httpx.AsyncClient, case: Case[Any]) -> httpx.Response:
+    """Send `case` through the app with the bytes schemathesis's own transport would send."""
+    kwargs = case.as_transport_kwargs(base_url=BASE_URL)
+    prepared = requests.Request(
+        method=kwargs["method"],
+        url=kwargs["url"],
+        headers=kwargs.get("headers"),
+        params=kwargs.get("params"),
+        cookies=kwargs.get("cookies"),
+        json=kwargs.get("json"),
+        data=kwargs.get("data"),
+        files=kwargs.get("files"),
+    ).prepare()
+    assert prepared.method is not None
+    assert prepared.url is not None
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    assert body is None or isinstance(body, bytes)
+    headers = {
+        name: value.decode("latin-1") if isinstance(value, bytes) else value
+        for name, value in prepared.headers.items()
+    }
+    return await client.request(prepared.method, prepared.url, headers=headers, content=body)
+
+
+def validate(case: Case[Any], response: httpx.Response) -> None:
+    """Run CHECKS and the envelope check on one exchange.
+
+    Schemathesis reports failures as a FailureGroup, a BaseExceptionGroup: one escaping an
+    async test stops anyio's runner, so it is turned into an ordinary AssertionError.
+    """
+    try:
+        case.validate_response(response, checks=CHECKS, transport_kwargs={"base_url": BASE_URL})
+    except FailureGroup as failures:
+        raise AssertionError(failures.message) from None
+    assert_error_envelope(response)
+
+
+def assert_error_envelope(response: httpx.Response) -> None:
+    """DESIGN §7: every 4xx is a JSON `{error, error_description}` with a snake_case code."""
+    if not 400 <= response.status_code < 500:
+        return
+    assert response.headers.get("content-type") == "application/json", response.headers
+    body = response.json()
+    assert isinstance(body, dict), body
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", body.get("error", "")), body
+    assert isinstance(body.get("error_description"), str), body
+    assert set(body) <= {"error", "error_description", "details"}, body
+
+
+@pytest.fixture
+async def fuzz_client(make_client: Callable[..., Any]) -> httpx.AsyncClient:
+    # A 500 must reach the checks as a response, not as an exception in the test.
+    client: httpx.AsyncClient = await make_client(raise_app_exceptions=False)
+    return client
+
+
+@pytest.fixture
+def bearer(fuzz_client: httpx.AsyncClient) -> BearerSource:
+    return BearerSource(fuzz_client)
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,  # the same cases on every run, so CI is stable
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # a failure is reported with its curl; no shrinking
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,  # one app and database for all examples
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+def fuzz_test(label: str, authenticated: bool) -> Callable[..., Any]:
+    """One test per operation (and per auth mode), so `@given` draws before the coroutine
+    runs: a draw inside it (`st.data()`) may end the example with hypothesis's StopTest, a
+    BaseException that stops anyio's test runner for the rest of the test."""
+
+    @pytest.mark.anyio
+    @FUZZ_SETTINGS
+    @given(case=STRATEGIES[label])
+    async def test(fuzz_client: httpx.AsyncClient, bearer: BearerSource, case: Case[Any]) -> None:
+        if authenticated:
+            case.headers["Authorization"] = await bearer.header()
+        response = await send(fuzz_client, case)
+        if authenticated and (
+            response.status_code == 401 or (label in SESSION_ENDING and response.is_success)
+        ):
+            bearer.spent()
+        validate(case, response)
+        if secured(label) and not authenticated:
+            # Nothing generated at random is a valid access token: `security` is truthful.
+            assert response.status_code == 401, (response.status_code, response.text)
+
+    test.__doc__ = (
+        f"{label}{' with a real Bearer token' if authenticated else ''} keeps to openapi.yaml."
+    )
+    wrapped: Callable[..., Any] = test
+    return wrapped
+
+
+for _label, _authenticated in TARGETS:
+    _name = "test_fuzz_" + "_".join(re.findall(r"[a-z0-9]+", _label.lower()))
+    globals()[_name + ("_bearer" if _authenticated else "")] = fuzz_test(_label, _authenticated)
+
+
+# -- the answers random input rarely reaches ---------------------------------------------
+
+
+def conforms(label: str, response: httpx.Response, **case: Any) -> httpx.Response:
+    validate(OPERATIONS[label].Case(**case), response)
+    return response
+
+
+def session_id_of(access_token: str) -> str:
+    payload = access_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sid"])
+
+
+async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None:
+    r = await client.post("/register", json={"email": "alice@example.com", "password": PASSWORD})
+    assert conforms("POST /register", r).status_code == 201
+    r = await client.post("/register", json={"email": "Alice@example.com", "password": PASSWORD})
+    assert conforms("POST /register", r).json()["error"] == "email_taken"
+    r = await client.post("/register", json={"email": "bob@example.com", "password": "password"})
+    assert conforms("POST /register", r).json()["error"] == "weak_password"
+
+    r = await password_grant(client, scope="read write", client_id="spa")
+    tokens = conforms("POST /token", r).json()
+    assert r.status_code == 200
+    r = await client.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "read",
+        },
+    )
+    assert conforms("POST /token", r).status_code == 200
+    r = await client.post("/refresh", json={"refresh_token": r.json()["refresh_token"]})
+    assert conforms("POST /refresh", r).status_code == 200
+    r = await client.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert conforms("POST /refresh", r).json()["error"] == "invalid_grant"  # a replay
+
+    auth = {"Authorization": f"Bearer {(await login(client))['access_token']}"}
+    second = await login(client)  # another session to list and end
+    r = await client.get("/me", headers=auth)
+    assert conforms("GET /me", r).status_code == 200
+    r = await client.patch("/me", json={"display_name": "Alice"}, headers=auth)
+    assert conforms("PATCH /me", r).json()["display_name"] == "Alice"
+    r = await client.get("/sessions", headers=auth)
+    assert len(conforms("GET /sessions", r).json()["sessions"]) == 2
+    sid = session_id_of(second["access_token"])
+    r = await client.delete(f"/sessions/{sid}", headers=auth)
+    label = "DELETE /sessions/{session_id}"
+    assert conforms(label, r, path_parameters={"session_id": sid}).status_code == 204
+
+    r = await client.post(
+        "/change-password",
+        json={"current_password": "not it", "new_password": OTHER_PASSWORD},
+        headers=auth,
+    )
+    assert conforms("POST /change-password", r).json()["error"] == "invalid_current_password"
+    r = await client.post(
+        "/change-password",
+        json={"current_password": PASSWORD, "new_password": OTHER_PASSWORD},
+        headers=auth,
+    )
+    assert conforms("POST /change-password", r).status_code == 204
+
+    r = await client.get("/.well-known/jwks.json")
+    assert conforms("GET /.well-known/jwks.json", r).status_code == 200
+    etag = r.headers["etag"]
+    r = await client.get("/.well-known/jwks.json", headers={"If-None-Match": etag})
+    assert conforms("GET /.well-known/jwks.json", r).status_code == 304
+    r = await client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+    assert conforms("GET /metrics", r).headers["content-type"].startswith("application/openm")
+
+    r = await client.post("/logout", json={"scope": "all"}, headers=auth)
+    assert conforms("POST /logout", r).status_code == 204
+    r = await client.get("/me", headers=auth)
+    assert conforms("GET /me", r).status_code == 401
+    r = await client.get("/me")
+    assert conforms("GET /me", r).headers["www-authenticate"] == 'Bearer realm="identity"'
+
+
+async def test_throttled_answers_keep_to_openapi(make_client: Callable[..., Any]) -> None:
+    # The suite runs unthrottled; this one client turns the limiter on to see its 429s.
+    # Limits of 2, not 1: with a limit of 1, RateLimiter's float arithmetic sometimes
+    # refuses even the first request.
+    client: httpx.AsyncClient = await make_client(
+        rate_limit_enabled=True, rate_limit_register_per_hour=2, rate_limit_token_per_minute=2
+    )
+    await register(client)
+    await register(client, "bob@example.com")
+    r = await client.post("/register", json={"email": "eve@example.com", "password": PASSWORD})
+    assert conforms("POST /register", r).status_code == 429
+    await login(client)
+    await login(client, "bob@example.com")
+    r = await password_grant(client)
+    assert conforms("POST /token", r).status_code == 429
+    assert r.headers["cache-control"] == "no-store"
+
+
+BAD_BODIES: list[tuple[str, str, bytes, str]] = [
+    ("POST /register", "/register", b"email=a", "application/x-www-form-urlencoded"),
+    ("POST /register", "/register", b'{"email": ', "application/json"),
+    ("POST /register", "/register", b'{"email": 1}', "application/json"),
+    ("POST /register", "/register", b'{"email": "' + b"x" * 70_000 + b'"}', "application/json"),
+    ("POST /token", "/token", b'{"grant_type": "password"}', "application/json"),
+    ("POST /token", "/token", b"grant_type=password&password=" + b"x" * 70_000,
+     "application/x-www-form-urlencoded"),
+    ("POST /refresh", "/refresh", b"refresh_token=x", "application/x-www-form-urlencoded"),
+    ("POST /refresh", "/refresh", b'{"refresh_token": "' + b"x" * 70_000 + b'"}',
+     "application/json"),
+    ("PATCH /me", "/me", b"display_name=x", "text/plain"),
+    ("PATCH /me", "/me", b"\xff", "application/json"),
+    ("POST /logout", "/logout", b"scope=all", "application/x-www-form-urlencoded"),
+    ("POST /logout", "/logout", b'{"scope": "everyone"}', "application/json"),
+    ("POST /change-password", "/change-password", b"[]", "application/json"),
+    ("POST /change-password", "/change-password", b"{}", "text/json"),
+]  # fmt: skip
+
+
+async def test_refused_bodies_keep_to_openapi(client: httpx.AsyncClient) -> None:
+    """Wrong content types, broken and oversized bodies: the 400/413/415/422 of the document."""
+    await register(client)
+    headers = {"Authorization": f"Bearer {(await login(client))['access_token']}"}
+    seen = set()
+    for label, path, content, content_type in BAD_BODIES:
+        method = label.split(" ", 1)[0]
+        r = await client.request(
+            method, path, content=content, headers={**headers, "Content-Type": content_type}
+        )
+        assert 400 <= conforms(label, r).status_code < 500, (label, content[:40], r.text)
+        seen.add(r.status_code)
+    assert seen == {400, 413, 415, 422}
