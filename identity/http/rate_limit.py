@@ -21,6 +21,7 @@ from identity.http.errors import TooManyRequests
 # Enough for a large flood of distinct addresses, small enough (~100 bytes each) to not
 # matter; when full, the least recently seen key is forgotten first.
 MAX_KEYS = 100_000
+_EPSILON = 1e-6
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,11 @@ class RateLimiter:
         now = self.clock()
         slot = (rule, throttle_key(ip))
         tat = max(self._tat.get(slot, now), now) + rate.interval
-        allowed_at = tat - rate.period
-        if now < allowed_at:
-            raise TooManyRequests(math.ceil(allowed_at - now))
+        # Compare the backlog with the burst allowance, with a tolerance: (now + period) - now
+        # is not exactly `period` in floating point, which refused first requests at limit 1.
+        backlog = tat - now
+        if backlog > rate.period + _EPSILON:
+            raise TooManyRequests(math.ceil(backlog - rate.period))
         self._tat[slot] = tat
         self._tat.move_to_end(slot)
         self._forget(now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from identity.http.errors import TooManyRequests
@@ -77,3 +79,15 @@ def test_memory_is_bounded_and_refilled_keys_are_dropped(clock: Clock) -> None:
     clock.now += 61
     limiter.hit("a", "203.0.113.7")
     assert len(limiter) == 1
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+def test_first_requests_are_never_refused_whatever_the_clock(limit: int) -> None:
+    rng = random.Random(1234)
+    for _ in range(2000):
+        start = rng.uniform(0, 1e9)
+        limiter = RateLimiter({"r": Rate(limit, 60.0)}, clock=lambda start=start: start)
+        for _ in range(limit):
+            limiter.hit("r", "198.51.100.1")
+        with pytest.raises(TooManyRequests):
+            limiter.hit("r", "198.51.100.1")
