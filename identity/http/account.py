@@ -31,6 +31,13 @@ async def register(request: Request) -> JSONResponse:
     return JSONResponse(profile(user), status_code=201, headers=NO_STORE)
 
 
+async def profile_endpoint(request: Request) -> JSONResponse:
+    """GET and PATCH /me."""
+    if request.method == "PATCH":
+        return await update_me(request)
+    return await me(request)
+
+
 async def me(request: Request) -> JSONResponse:
     async with unit_of_work(get_ctx(request).sessionmaker) as session:
         principal = await authenticate(request, session)

@@ -230,7 +230,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     logger.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    headers = {"X-Request-ID": request_id} if request_id else {}
+    headers = {**NO_STORE, **({"X-Request-ID": request_id} if request_id else {})}
     return JSONResponse(
         {
             "error": "internal_error",

@@ -11,8 +11,8 @@ routes: list[BaseRoute] = [
     Route("/token", oauth.token, methods=["POST"]),
     Route("/refresh", oauth.refresh, methods=["POST"]),
     Route("/logout", account.logout, methods=["POST"]),
-    Route("/me", account.me, methods=["GET"]),
-    Route("/me", account.update_me, methods=["PATCH"]),
+    # One route for both methods, so a 405 on /me lists both in `Allow`.
+    Route("/me", account.profile_endpoint, methods=["GET", "PATCH"]),
     Route("/change-password", account.change_password, methods=["POST"]),
     Route("/sessions", sessions.list_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", sessions.revoke_session, methods=["DELETE"]),

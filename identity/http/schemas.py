@@ -32,7 +32,8 @@ def _printable(value: str) -> str:
 
 def _email(value: str) -> str:
     value = _printable(value.strip())
-    if len(value) > EMAIL_MAX or not _EMAIL.fullmatch(value):
+    # The lower-cased form is what is stored as unique, and can be longer ("İ" is 2 chars).
+    if max(len(value), len(value.lower())) > EMAIL_MAX or not _EMAIL.fullmatch(value):
         raise ValueError("is not an email address")
     return value
 

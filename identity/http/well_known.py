@@ -15,7 +15,8 @@ async def jwks(request: Request) -> Response:
     snapshot = ctx.keys.ring.snapshot
     max_age = int(ctx.settings.jwks_max_age.total_seconds())
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": snapshot.etag}
-    if snapshot.etag in _etags(request.headers.get("if-none-match", "")):
+    tags = _etags(request.headers.get("if-none-match", ""))
+    if snapshot.etag in tags or "*" in tags:
         return Response(status_code=304, headers=headers)
     return Response(snapshot.jwks_body, media_type="application/jwk-set+json", headers=headers)
 

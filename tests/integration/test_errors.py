@@ -61,5 +61,6 @@ async def test_unexpected_error_is_500_without_details(
     body = r.json()
     assert body["error"] == "internal_error"
     assert body["request_id"] == r.headers["x-request-id"]
+    assert r.headers["cache-control"] == "no-store"  # /token's 500s must not be cached either
     for leak in ("secret", "Traceback", "SELECT"):
         assert leak not in r.text

@@ -136,3 +136,10 @@ async def test_token_of_an_ended_or_foreign_session_is_refused(
     r = await client.get("/me", headers=bearer(alice_tokens))
     assert r.status_code == 401
     assert "ended" in r.json()["error_description"]
+
+
+async def test_wrong_method_on_me_lists_both_methods(client: httpx.AsyncClient) -> None:
+    r = await client.put("/me", json={})
+    assert r.status_code == 405
+    allowed = {m.strip() for m in r.headers["allow"].split(",")}
+    assert {"GET", "PATCH"} <= allowed

@@ -10,8 +10,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from identity.db.models import User
 from tests.factories import PASSWORD, events, register, user_row
 
 
@@ -143,3 +145,15 @@ async def test_register_answers_are_not_cached(client: httpx.AsyncClient) -> Non
     r = await client.post("/register", json={"email": "c@example.com", "password": PASSWORD})
     assert r.headers["cache-control"] == "no-store"
     assert re.fullmatch(r"[0-9a-f-]{36}", r.json()["id"])
+
+
+async def test_email_that_grows_when_lowercased_is_422_not_500(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # "İ".lower() is two characters: 300 of them fit the column as typed, not once normalised.
+    email = "İ" * 300 + "@example.com"
+    r = await client.post("/register", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "validation_failed"
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0

@@ -40,6 +40,12 @@ async def test_jwks_etag_and_304(client: httpx.AsyncClient) -> None:
     assert again.content == b""
     assert again.headers["etag"] == etag
     assert again.headers["cache-control"] == "public, max-age=300"
+    star = await client.get("/.well-known/jwks.json", headers={"If-None-Match": "*"})
+    assert star.status_code == 304
+    listed = await client.get(
+        "/.well-known/jwks.json", headers={"If-None-Match": f'"stale", W/{etag}'}
+    )
+    assert listed.status_code == 304
     other = await client.get("/.well-known/jwks.json", headers={"If-None-Match": '"stale"'})
     assert other.status_code == 200
 
