@@ -10,7 +10,7 @@ from identity.errors import SessionEnded
 from identity.http.auth import authenticate
 from identity.http.client_ip import request_origin
 from identity.http.context import get_ctx
-from identity.http.errors import NO_STORE, InvalidToken
+from identity.http.errors import NO_STORE, InvalidToken, RequestValidationFailed
 from identity.http.parsing import read_json
 from identity.http.schemas import ChangePasswordIn, LogoutIn, ProfilePatch, RegisterIn, profile
 from identity.services import accounts, sessions
@@ -67,6 +67,11 @@ async def change_password(request: Request) -> Response:
     async with unit_of_work(ctx.sessionmaker) as session:
         principal = await authenticate(request, session)
     body = await read_json(request, ChangePasswordIn)
+    if len(body.current_password) > ctx.settings.password_max_length:
+        # No account can have such a password: refuse before any hashing.
+        raise RequestValidationFailed(
+            details=[{"field": "current_password", "message": "is too long"}]
+        )
     try:
         await accounts.change_password(
             ctx.accounts,

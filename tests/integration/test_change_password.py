@@ -101,3 +101,18 @@ async def test_change_password_validation(
     r = await client.post("/change-password", json=body, headers=bearer(tokens))
     assert r.status_code == 422
     assert r.json()["error"] == "validation_failed"
+
+
+async def test_overlong_current_password_is_refused_before_hashing(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await register(client)
+    tokens = await login(client)
+    r = await client.post(
+        "/change-password",
+        json={"current_password": "x" * 10_000, "new_password": OTHER_PASSWORD},
+        headers=bearer(tokens),
+    )
+    assert r.status_code == 422
+    assert r.json()["details"] == [{"field": "current_password", "message": "is too long"}]
+    assert (await user_row(sessionmaker, "alice@example.com")).failed_login_count == 0
