@@ -20,8 +20,6 @@ from identity.clock import FixedClock
 from identity.crypto.jwt import InvalidAccessToken
 from identity.db.engine import create_engine, create_sessionmaker
 from identity.db.models import SigningKey, UserEvent
-from identity.services.key_ring import KeyManager, KeyRing
-from identity.services.keys import KeyPolicy
 from tests.conftest import TEST_SECRET
 from tests.integration.conftest import app_ctx
 
@@ -173,37 +171,28 @@ async def test_rotation_by_age_across_many_rotations(
 
 @pytest.mark.postgres
 async def test_two_instances_rotate_exactly_once(
-    engine: AsyncEngine, migrated_database: str, clock: FixedClock
+    make_client: Callable[..., Any], migrated_database: str, clock: FixedClock, engine: AsyncEngine
 ) -> None:
-    policy = KeyPolicy(
-        alg="ES256",
-        rotation_interval=timedelta(days=30),
-        jwks_max_age=MAX_AGE,
-        reload_interval=RELOAD,
-        access_token_ttl=timedelta(minutes=10),
-    )
+    """Two apps, each with its own engine (connection pool), on one PostgreSQL database."""
     engines = [create_engine(migrated_database) for _ in range(2)]
     try:
-        managers = [
-            KeyManager(
-                create_sessionmaker(e), KeyRing(), policy=policy, secrets=[b"s" * 40], clock=clock
-            )
-            for e in engines
-        ]
-        # Both start at once on an empty database: one set of first keys.
-        await asyncio.gather(*(m.tick() for m in managers))
+        # Both start at once on an empty database: one set of first keys between them.
+        clients = await asyncio.gather(*(make_client(app_engine=e) for e in engines))
+        ctxs = [app_ctx(c) for c in clients]
+        async with create_sessionmaker(engine)() as s:
+            assert await s.scalar(select(func.count()).select_from(SigningKey)) == 2
         clock.advance(timedelta(days=31))
-        results = await asyncio.gather(*(m.tick() for m in managers), *(m.tick() for m in managers))
+        results = await asyncio.gather(*(c.keys.tick() for c in ctxs * 3))
         assert sum(1 for r in results if r.rotated_to) == 1
-        sm = create_sessionmaker(engine)
-        async with sm() as s:
+        async with create_sessionmaker(engine)() as s:
             rotations = await s.scalar(select(func.count()).where(UserEvent.type == "key_rotated"))
             states = sorted((await s.scalars(select(SigningKey.state))).all())
         assert rotations == 1
         assert states == ["current", "next", "retired"]
-        await asyncio.gather(*(m.reload() for m in managers))
-        kids = {m.ring.snapshot.signing.kid for m in managers}  # type: ignore[union-attr]
+        await asyncio.gather(*(c.keys.reload() for c in ctxs))
+        kids = {c.keys.ring.snapshot.signing.kid for c in ctxs}  # type: ignore[union-attr]
         assert len(kids) == 1
+        assert (await jwks_kids(clients[0])) == (await jwks_kids(clients[1]))
     finally:
         for e in engines:
             await e.dispose()
