@@ -93,10 +93,9 @@ def create_app(
             access_tokens=access_tokens,
             accounts=account_deps(settings, sessionmaker, app_clock, access_tokens),
             rate_limiter=rate_limiter(settings),
+            metrics=metrics,
         )
         await ctx.accounts.hashing.warm_up()
-        ctx.extras.setdefault("readiness_checks", {})["signing_key"] = keys.readiness
-        ctx.extras["metrics"] = metrics
         app.state.ctx = ctx
         background: list[asyncio.Task[None]] = []
         try:

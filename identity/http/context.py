@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from identity.clock import Clock
 from identity.http.rate_limit import RateLimiter
+from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
 from identity.services.deps import AccountDeps
 from identity.services.key_ring import KeyManager
@@ -28,8 +29,7 @@ class AppContext:
     access_tokens: AccessTokens
     accounts: AccountDeps
     rate_limiter: RateLimiter
-    # Long-lived collaborators added by the features that own them (keys, hasher, limiter).
-    extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics
 
 
 def get_ctx(request: Request) -> AppContext:

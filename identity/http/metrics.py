@@ -73,8 +73,7 @@ class MetricsMiddleware:
 
 
 def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = get_ctx(request).extras["metrics"]
-    return metrics
+    return get_ctx(request).metrics
 
 
 async def scrape(request: Request) -> Response:

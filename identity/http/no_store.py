@@ -1,7 +1,8 @@
 """`Cache-Control: no-store` and `Pragma: no-cache` on every answer of the token endpoints.
 
-RFC 6749 §5.1 requires them on token responses; putting them on at the outermost layer
-also covers answers no handler wrote (413 for an oversized body, 500).
+RFC 6749 §5.1 requires them on token responses; applying them around the whole stack also
+covers answers no handler wrote (413 for an oversized body, 405, 429). An unexpected 500 is
+written outside all middleware; `http/errors.handle_unexpected` marks it no-store itself.
 """
 
 from __future__ import annotations

@@ -98,11 +98,11 @@ async def test_each_app_has_its_own_registry(make_client: Callable[..., Any]) ->
     await first.get("/healthz")
     assert requests_of(await scrape(first), "GET", "/healthz", "2xx") == 2
     assert requests_of(await scrape(second), "GET", "/healthz", "2xx") == 0
-    assert app_ctx(first).extras["metrics"] is not app_ctx(second).extras["metrics"]
+    assert app_ctx(first).metrics is not app_ctx(second).metrics
 
 
 async def test_features_can_add_metrics_to_the_app_registry(client: httpx.AsyncClient) -> None:
-    metrics: Metrics = app_ctx(client).extras["metrics"]
+    metrics: Metrics = app_ctx(client).metrics
     logins = metrics.counter("identity_logins", "Password logins by outcome.", ["outcome"])
     assert metrics.counter("identity_logins", "Password logins by outcome.", ["outcome"]) is logins
     logins.labels("succeeded").inc()
