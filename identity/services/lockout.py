@@ -28,22 +28,24 @@ def lock_due(failed_count: int, threshold: int) -> bool:
     return failed_count >= threshold
 
 
-def record_rejected_login(
+def record_login_attempt(
     session: AsyncSession,
     *,
     identifier: str,
     user_id: uuid.UUID | None,
-    reason: str,
+    reason: str | None,
     origin: Origin,
     now: datetime,
+    session_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """The attempt row and `login_failed` event of any refused password check."""
+    """The `login_attempts` row and its event: `login_failed` when there is a `reason`
+    (every refused password check), else `login_succeeded`."""
     add_login_attempt(
         session,
         identifier=identifier,
         user_id=user_id,
-        succeeded=False,
+        succeeded=reason is None,
         reason=reason,
         ip=origin.ip,
         user_agent=origin.user_agent,
@@ -51,11 +53,12 @@ def record_rejected_login(
     )
     record(
         session,
-        AuthEventType.LOGIN_FAILED,
+        AuthEventType.LOGIN_SUCCEEDED if reason is None else AuthEventType.LOGIN_FAILED,
         at=now,
         user_id=user_id,
+        session_id=session_id,
         **origin.fields(),
-        data={"reason": reason, **(data or {})},
+        data={**({"reason": reason} if reason else {}), **(data or {})},
     )
 
 
@@ -71,7 +74,7 @@ async def register_failure(
 ) -> bool:
     """Count a wrong password against `user`; lock at the threshold. True if this call locked."""
     count = await user_queries.count_failed_login(session, user.id, now)
-    record_rejected_login(
+    record_login_attempt(
         session,
         identifier=user.email_normalized,
         user_id=user.id,

@@ -18,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.crypto.passwords import UnknownHashFormat
 from identity.db import users as user_queries
-from identity.db.login_attempts import add_login_attempt
 from identity.db.models import User
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services.accounts import normalize_email
 from identity.services.deps import AccountDeps
 from identity.services.events import AuthEventType, record
-from identity.services.lockout import record_rejected_login, register_failure
+from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.origin import Origin
 from identity.services.tokens import TokenPair, start_session, user_can_sign_in
 
@@ -93,23 +92,14 @@ async def login_with_password(
         pair = await start_session(
             session, deps, user=user, scope=scope, client_id=client_id, origin=origin, now=now
         )
-        add_login_attempt(
+        record_login_attempt(
             session,
             identifier=identifier,
             user_id=user.id,
-            succeeded=True,
             reason=None,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
+            origin=origin,
             now=now,
-        )
-        record(
-            session,
-            AuthEventType.LOGIN_SUCCEEDED,
-            at=now,
-            user_id=user.id,
             session_id=pair.session_id,
-            **origin.fields(),
             data={"scope": scope, "client_id": client_id},
         )
         if new_hash is not None:
@@ -144,7 +134,7 @@ async def _refuse(
             now=now,
         )
         return
-    record_rejected_login(
+    record_login_attempt(
         session,
         identifier=identifier,
         user_id=user.id if user else None,
