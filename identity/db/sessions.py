@@ -10,8 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.models import User, UserSession
-
-_RAW = {"synchronize_session": False}
+from identity.db.updates import RAW, updated_one
 
 
 def is_live(now: datetime) -> ColumnElement[bool]:
@@ -107,9 +106,8 @@ async def rotate(
             last_used_user_agent=user_agent,
             updated_at=now,
         )
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def revoke(
@@ -120,9 +118,8 @@ async def revoke(
         update(UserSession)
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason, updated_at=now)
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def revoke_for_user(
@@ -142,7 +139,7 @@ async def revoke_for_user(
         .where(*conditions)
         .values(revoked_at=now, revoke_reason=reason, updated_at=now)
         .returning(UserSession.id)
-        .execution_options(**_RAW)
+        .execution_options(**RAW)
     )
     return list((await session.scalars(stmt)).all())
 

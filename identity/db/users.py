@@ -12,9 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.models import User
-
-# Core-style UPDATEs: the identity map is not consulted or touched; callers re-read.
-_RAW = {"synchronize_session": False}
+from identity.db.updates import RAW, updated_one
 
 
 class DuplicateEmail(Exception):
@@ -70,7 +68,7 @@ async def count_failed_login(session: AsyncSession, user_id: uuid.UUID, now: dat
         .where(User.id == user_id)
         .values(failed_login_count=User.failed_login_count + 1, updated_at=now)
         .returning(User.failed_login_count)
-        .execution_options(**_RAW)
+        .execution_options(**RAW)
     )
     count = (await session.execute(stmt)).scalar_one_or_none()
     return int(count or 0)
@@ -82,9 +80,8 @@ async def lock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime, reas
         update(User)
         .where(User.id == user_id, User.locked_at.is_(None))
         .values(locked_at=now, lock_reason=reason, updated_at=now)
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def unlock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> bool:
@@ -93,9 +90,8 @@ async def unlock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) ->
         update(User)
         .where(User.id == user_id, User.locked_at.is_not(None))
         .values(locked_at=None, lock_reason=None, failed_login_count=0, updated_at=now)
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def complete_login(
@@ -124,9 +120,8 @@ async def complete_login(
             User.deleted_at.is_(None),
         )
         .values(**values)
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def replace_password_hash(
@@ -139,9 +134,8 @@ async def replace_password_hash(
         .values(
             password_hash=new_hash, password_changed_at=now, failed_login_count=0, updated_at=now
         )
-        .execution_options(**_RAW)
     )
-    return (await session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return await updated_one(session, stmt)
 
 
 async def set_display_name(
