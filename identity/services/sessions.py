@@ -14,13 +14,9 @@ from identity.db.models import User, UserSession
 from identity.errors import SessionEnded, SessionNotFound
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
-from identity.services.tokens import user_can_sign_in
+from identity.services.tokens import session_is_live, user_can_sign_in
 
 LogoutScope = Literal["current", "others", "all"]
-
-
-def is_live(row: UserSession, now: datetime) -> bool:
-    return row.revoked_at is None and now < row.expires_at and now < row.idle_expires_at
 
 
 async def load_live_session(
@@ -37,7 +33,7 @@ async def load_live_session(
     row, user = found
     if row.user_id != user_id or not user_can_sign_in(user):
         raise SessionEnded
-    if not is_live(row, now):
+    if not session_is_live(row, now):
         raise SessionEnded
     return row, user
 
@@ -63,7 +59,7 @@ async def revoke_own_session(
         SessionNotFound: no live session with this id belongs to the caller.
     """
     row = await session_queries.get(session, session_id)
-    if row is None or row.user_id != user_id or not is_live(row, now):
+    if row is None or row.user_id != user_id or not session_is_live(row, now):
         raise SessionNotFound
     if not await session_queries.revoke(session, session_id, now=now, reason="revoked_by_user"):
         raise SessionNotFound

@@ -46,6 +46,12 @@ def narrow_scope(requested: str | None, granted: str) -> str:
     return " ".join(wanted)
 
 
+def session_is_live(row: UserSession, now: datetime) -> bool:
+    """Not revoked and within both its idle and absolute lifetime (SQL twin:
+    `db.sessions.is_live`)."""
+    return row.revoked_at is None and now < row.expires_at and now < row.idle_expires_at
+
+
 def user_can_sign_in(user: User | None) -> bool:
     return (
         user is not None and user.deleted_at is None and user.is_active and user.locked_at is None
@@ -127,7 +133,7 @@ async def refresh_session(
     # Only a token we minted may have effects: session ids are public (the `sid` claim).
     if not codec.verify(parsed, row.refresh_nonce):
         raise InvalidRefreshToken
-    if row.revoked_at is not None or now >= row.expires_at or now >= row.idle_expires_at:
+    if not session_is_live(row, now):
         raise InvalidRefreshToken
     if client_id is not None and row.client_id is not None and client_id != row.client_id:
         raise InvalidRefreshToken  # RFC 6749 §6: bound to the client it was issued to
