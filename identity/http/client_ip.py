@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from identity.db.models import USER_AGENT_MAX
 from identity.http.context import get_ctx
+from identity.http.errors import request_id_of
 from identity.services.origin import Origin
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -81,5 +82,5 @@ def origin_of(request: Request, trusted_proxies: Sequence[IPNetwork]) -> Origin:
     return Origin(
         ip=resolve_client_ip(peer, request.headers.getlist("x-forwarded-for"), trusted_proxies),
         user_agent=clean_user_agent(request.headers.get("user-agent")),
-        request_id=getattr(request.state, "request_id", None),
+        request_id=request_id_of(request),
     )
