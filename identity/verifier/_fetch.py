@@ -90,21 +90,14 @@ class Fetcher:
     async def _get(self, url: str, etag: str | None) -> _Answer:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        headers = {"Accept": "application/json"}
-        if etag:
-            headers["If-None-Match"] = etag
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
-                body = bytearray()
+            async with self._client.stream("GET", url, headers=_headers(etag)) as response:
+                body = _Body(url)
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_DOCUMENT_BYTES:
-                        raise JWKSUnavailable(
-                            f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes"
-                        )
+                    body.add(chunk)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise JWKSUnavailable(f"{url} could not be fetched: {type(exc).__name__}") from exc
-        return _Answer(url, response.status_code, response.headers, bytes(body))
+            raise _unavailable(url, exc) from exc
+        return _Answer(url, response.status_code, response.headers, body.bytes())
 
     async def aclose(self) -> None:
         if self._owns_client and self._client is not None:
@@ -124,21 +117,14 @@ class Fetcher:
     def _get_sync(self, url: str, etag: str | None) -> _Answer:
         if self._sync_client is None:
             self._sync_client = httpx.Client(timeout=DEFAULT_TIMEOUT)
-        headers = {"Accept": "application/json"}
-        if etag:
-            headers["If-None-Match"] = etag
         try:
-            with self._sync_client.stream("GET", url, headers=headers) as response:
-                body = bytearray()
+            with self._sync_client.stream("GET", url, headers=_headers(etag)) as response:
+                body = _Body(url)
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_DOCUMENT_BYTES:
-                        raise JWKSUnavailable(
-                            f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes"
-                        )
+                    body.add(chunk)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise JWKSUnavailable(f"{url} could not be fetched: {type(exc).__name__}") from exc
-        return _Answer(url, response.status_code, response.headers, bytes(body))
+            raise _unavailable(url, exc) from exc
+        return _Answer(url, response.status_code, response.headers, body.bytes())
 
     def close(self) -> None:
         if self._owns_sync_client and self._sync_client is not None:
@@ -170,6 +156,33 @@ class Fetcher:
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
             raise JWKSUnavailable(f"{url} has no usable jwks_uri")
         return jwks_uri
+
+
+def _headers(etag: str | None) -> dict[str, str]:
+    headers = {"Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    return headers
+
+
+class _Body:
+    """A response body read chunk by chunk, refused once it outgrows any sane key set."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self._data += chunk
+        if len(self._data) > MAX_DOCUMENT_BYTES:
+            raise JWKSUnavailable(f"{self._url} answered more than {MAX_DOCUMENT_BYTES} bytes")
+
+    def bytes(self) -> bytes:
+        return bytes(self._data)
+
+
+def _unavailable(url: str, exc: Exception) -> JWKSUnavailable:
+    return JWKSUnavailable(f"{url} could not be fetched: {type(exc).__name__}")
 
 
 def _jwks_response(answer: _Answer) -> JWKSResponse:

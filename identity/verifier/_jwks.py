@@ -1,4 +1,4 @@
-"""The JWKS cache (DESIGN §9): fresh for the endpoint's `max-age`, one shared fetch at a
+"""The JWKS cache: fresh for the endpoint's `max-age`, one shared fetch at a
 time, one rate-limited refetch on an unknown `kid`, stale keys for a bounded time while
 the identity service is unreachable.
 
@@ -80,12 +80,9 @@ class JWKSCache:
         return None
 
     async def get_key(self, kid: str) -> KeyEntry:
-        entry = self.cached(kid)
+        entry = self._answer_unless_fetching(kid)
         if entry is not None:
             return entry
-        now = self._clock()
-        if not self._should_fetch(now):
-            return self._without_fetch(kid, now)
         try:
             await self._fetch_shared()
         except JWKSUnavailable:
@@ -93,12 +90,9 @@ class JWKSCache:
         return self._after_fetch(kid)
 
     def get_key_sync(self, kid: str) -> KeyEntry:
-        entry = self.cached(kid)
+        entry = self._answer_unless_fetching(kid)
         if entry is not None:
             return entry
-        now = self._clock()
-        if not self._should_fetch(now):
-            return self._without_fetch(kid, now)
         generation = self._generation
         try:
             with self._sync_lock:
@@ -112,6 +106,17 @@ class JWKSCache:
         return self._after_fetch(kid)
 
     # -- policy -----------------------------------------------------------------------
+
+    def _answer_unless_fetching(self, kid: str) -> KeyEntry | None:
+        """The key from what we hold, or None when the caller should fetch first.
+
+        Raises what `_without_fetch` raises when no fetch is allowed and we cannot answer.
+        """
+        entry = self.cached(kid)
+        if entry is not None:
+            return entry
+        now = self._clock()
+        return None if self._should_fetch(now) else self._without_fetch(kid, now)
 
     def _should_fetch(self, now: float) -> bool:
         if self._task is not None and not self._task.done():

@@ -37,7 +37,7 @@ ALGORITHMS: Mapping[str, tuple[str, str | None]] = {
 MIN_RSA_BITS = 2048
 # Members that only a private JWK carries; a JWKS holding one has leaked a secret.
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-# The only header parameters our tokens carry (DESIGN §3). Anything else, above all
+# The only header parameters our tokens carry. Anything else, above all
 # jwk/jku/x5u/x5c (key sources chosen by the sender) and crit/b64, is refused.
 HEADER_PARAMETERS: HeaderRegistryDict = {
     "alg": HeaderParameter("Algorithm", is_str, True),

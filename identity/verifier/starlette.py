@@ -32,6 +32,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from identity.verifier import InvalidToken, JWKSUnavailable, VerifiedToken, Verifier
+from identity.verifier.bearer import challenge
 
 __all__ = [
     "BearerAuthBackend",
@@ -192,28 +193,6 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[VerifiedToken]
 # -- rendering ---------------------------------------------------------------------------
 
 
-def challenge(
-    realm: str | None,
-    error: str | None = None,
-    description: str | None = None,
-    scope: str | None = None,
-) -> str:
-    """A `WWW-Authenticate: Bearer ...` value (RFC 6750 §3)."""
-    params = [
-        (name, _quotable(value))
-        for name, value in (
-            ("realm", realm),
-            ("error", error),
-            ("error_description", description),
-            ("scope", scope),
-        )
-        if value is not None
-    ]
-    if not params:
-        return "Bearer"
-    return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in params)
-
-
 def bearer_exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
     """Exception handlers that give 401/403 answers the envelope and a Bearer challenge.
 
@@ -247,8 +226,3 @@ async def _render_auth_exception(request: Request, exc: Exception) -> Response:
 def _realm(request: Request) -> str | None:
     auth = request.scope.get("auth")
     return auth.realm if isinstance(auth, BearerCredentials) else None
-
-
-def _quotable(value: str) -> str:
-    # RFC 6750 §3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E only.
-    return "".join(c for c in value if " " <= c <= "~" and c not in '"\\')
