@@ -1,4 +1,5 @@
-"""Composition root: `create_app(settings, ...)` wires settings, database, clock and routes."""
+"""Composition root: `build_services` turns Settings into the one container of
+collaborators (the CLI uses it too); `create_app` wires it to routes and middleware."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -17,41 +18,89 @@ from identity.config import Settings
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.db.engine import create_engine, create_sessionmaker
-from identity.http.context import AppContext
-from identity.http.errors import EXCEPTION_HANDLERS
-from identity.http.metrics import MetricsMiddleware
+from identity.http.errors import EXCEPTION_HANDLERS, OAUTH_PATHS
+from identity.http.metrics import AccessMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.no_store import NoStoreMiddleware
-from identity.http.rate_limit import Rate, RateLimiter
 from identity.http.routes import routes
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
-from identity.services.deps import AccountDeps
+from identity.services.container import Services
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
 from identity.services.password_policy import PasswordRules
 from identity.services.policy import AccountPolicy
+from identity.services.throttle import Rate, RateLimiter
 
 logger = logging.getLogger("identity.app")
 
 
-def key_manager(
+def build_services(
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    ring: KeyRing,
-    clock: Clock,
-) -> KeyManager:
-    """The key life cycle as configured; shared by the app and `identity keys`."""
-    policy = KeyPolicy(
-        alg=settings.signing_alg,
-        rotation_interval=settings.key_rotation_interval,
-        jwks_max_age=settings.jwks_max_age,
-        reload_interval=settings.key_refresh_interval,
-        access_token_ttl=settings.access_token_ttl,
+    engine: AsyncEngine,
+    *,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> Services:
+    """Every collaborator the services need, as configured. Cheap: nothing runs yet."""
+    clock = clock or SystemClock()
+    sessionmaker = create_sessionmaker(engine)
+    ring = KeyRing()
+    keys = KeyManager(
+        sessionmaker,
+        ring,
+        policy=KeyPolicy(
+            alg=settings.signing_alg,
+            rotation_interval=settings.key_rotation_interval,
+            jwks_max_age=settings.jwks_max_age,
+            reload_interval=settings.key_refresh_interval,
+            access_token_ttl=settings.access_token_ttl,
+        ),
+        secrets=settings.secrets(),
+        clock=clock,
     )
-    return KeyManager(sessionmaker, ring, policy=policy, secrets=settings.secrets(), clock=clock)
+    hasher = PasswordHasher(
+        Argon2Parameters(
+            memory_kib=settings.argon2_memory_kib,
+            time_cost=settings.argon2_time_cost,
+            parallelism=settings.argon2_parallelism,
+        )
+    )
+    return Services(
+        engine=engine,
+        sessionmaker=sessionmaker,
+        clock=clock,
+        policy=AccountPolicy(
+            password=PasswordRules(
+                min_length=settings.password_min_length, max_length=settings.password_max_length
+            ),
+            lockout_threshold=settings.lockout_threshold,
+            refresh_idle_ttl=settings.refresh_idle_ttl,
+            session_max_ttl=settings.session_max_ttl,
+            refresh_reuse_grace=settings.refresh_reuse_grace,
+        ),
+        hashing=PasswordHashing(hasher, settings.hash_concurrency),
+        refresh_tokens=RefreshTokenCodec(settings.secrets()),
+        access_tokens=AccessTokens(
+            ring,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            ttl=settings.access_token_ttl,
+            clock=clock,
+        ),
+        keys=keys,
+        throttle=RateLimiter(
+            {
+                "token": Rate(settings.rate_limit_token_per_minute, 60),
+                "register": Rate(settings.rate_limit_register_per_hour, 3600),
+            },
+            enabled=settings.rate_limit_enabled,
+        ),
+        metrics=metrics or Metrics(),
+        trusted_proxies=tuple(settings.trusted_proxies),
+    )
 
 
 def create_app(
@@ -65,6 +114,8 @@ def create_app(
         settings = Settings()
         configure_logging(settings.log_level, settings.log_json)
     owns_engine = engine is None
+    # Built before the lifespan, so that the middleware below can count every request.
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,37 +124,15 @@ def create_app(
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
         )
-        sessionmaker = create_sessionmaker(db)
-        app_clock = clock or SystemClock()
-        ring = KeyRing()
-        keys = key_manager(settings, sessionmaker, ring, app_clock)
-        access_tokens = AccessTokens(
-            ring,
-            issuer=settings.issuer,
-            audience=settings.audience,
-            ttl=settings.access_token_ttl,
-            clock=app_clock,
-        )
-        ctx = AppContext(
-            settings=settings,
-            engine=db,
-            sessionmaker=sessionmaker,
-            clock=app_clock,
-            keys=keys,
-            access_tokens=access_tokens,
-            accounts=account_deps(settings, sessionmaker, app_clock, access_tokens),
-            rate_limiter=rate_limiter(settings),
-            metrics=metrics,
-        )
-        await ctx.accounts.hashing.warm_up()
-        app.state.ctx = ctx
-        background: list[asyncio.Task[None]] = []
+        services = build_services(settings, db, clock=clock, metrics=metrics)
+        await services.hashing.warm_up()
+        app.state.services = services
         try:
-            await keys.tick()
+            await services.keys.tick()
         except Exception:
             # Not ready (readyz says so) rather than dead: the database may come up later.
             logger.exception("could not load signing keys at start-up")
-        background.append(asyncio.create_task(keys.run_forever(), name="signing-keys"))
+        background = [asyncio.create_task(services.keys.run_forever(), name="signing-keys")]
         try:
             yield
         finally:
@@ -113,12 +142,11 @@ def create_app(
             if owns_engine:
                 await db.dispose()
 
-    # Outermost, so that it times everything and sees the status the client gets.
-    metrics = Metrics()
     middleware = [
-        Middleware(MetricsMiddleware, metrics=metrics),
-        Middleware(NoStoreMiddleware, paths=("/token", "/refresh")),
         Middleware(RequestIdMiddleware),
+        # Next, so that it times everything else and sees the status the client gets.
+        Middleware(AccessMiddleware, metrics=metrics),
+        Middleware(NoStoreMiddleware, paths=OAUTH_PATHS),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:
@@ -136,49 +164,4 @@ def create_app(
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
-    )
-
-
-def account_policy(settings: Settings) -> AccountPolicy:
-    return AccountPolicy(
-        password=PasswordRules(
-            min_length=settings.password_min_length, max_length=settings.password_max_length
-        ),
-        lockout_threshold=settings.lockout_threshold,
-        refresh_idle_ttl=settings.refresh_idle_ttl,
-        session_max_ttl=settings.session_max_ttl,
-        refresh_reuse_grace=settings.refresh_reuse_grace,
-    )
-
-
-def account_deps(
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    access_tokens: AccessTokens,
-) -> AccountDeps:
-    hasher = PasswordHasher(
-        Argon2Parameters(
-            memory_kib=settings.argon2_memory_kib,
-            time_cost=settings.argon2_time_cost,
-            parallelism=settings.argon2_parallelism,
-        )
-    )
-    return AccountDeps(
-        sessionmaker=sessionmaker,
-        clock=clock,
-        hashing=PasswordHashing(hasher, settings.hash_concurrency),
-        refresh_tokens=RefreshTokenCodec(settings.secrets()),
-        access_tokens=access_tokens,
-        policy=account_policy(settings),
-    )
-
-
-def rate_limiter(settings: Settings) -> RateLimiter:
-    return RateLimiter(
-        {
-            "token": Rate(settings.rate_limit_token_per_minute, 60),
-            "register": Rate(settings.rate_limit_register_per_hour, 3600),
-        },
-        enabled=settings.rate_limit_enabled,
     )

@@ -1,4 +1,4 @@
-"""Settings of DESIGN §8, read once from `IDENTITY_*` environment variables (and `.env`).
+"""The settings, read once from `IDENTITY_*` environment variables (and `.env`).
 
 Only `app.py` and `cli.py` import this module; everything else receives values.
 """

@@ -1,13 +1,31 @@
-"""Domain errors: a stable snake_case `code`, a safe `description`, and no HTTP.
+"""Every error the service answers with: a stable snake_case `code`, a safe `description`,
+optional `details`, and no HTTP. `identity/http/errors.py` maps each class to its status,
+wire code and headers in one table (docs/architecture.md, "Errors").
 
 `keep_changes = True` marks failures that must still commit their work (a failed-login
 count, a lock, a reuse revocation, and their events) before the error reaches the client;
-`db/uow.py` honours it. The HTTP layer maps each error to a status in one table.
+`db/uow.py` honours it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One item of an error's `details`: what is wrong, and where (a field) or which rule."""
+
+    message: str
+    field: str | None = None
+    code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in (("field", self.field), ("code", self.code)) if v is not None} | {
+            "message": self.message
+        }
 
 
 class IdentityError(Exception):
@@ -15,20 +33,86 @@ class IdentityError(Exception):
     description: ClassVar[str] = "The request could not be completed."
     keep_changes: ClassVar[bool] = False
 
-    def __init__(self, description: str | None = None, **details: Any) -> None:
+    def __init__(self, description: str | None = None, *, details: Iterable[Detail] = ()) -> None:
         self.detail = description or self.description
-        self.details = details
+        self.details = tuple(details)
         super().__init__(self.detail)
 
 
+# -- the request itself ----------------------------------------------------------------
+
+
+class InvalidRequest(IdentityError):
+    """A parameter is missing, repeated or malformed."""
+
+    code = "invalid_request"
+    description = "The request is not valid."
+
+
+class MalformedBody(IdentityError):
+    code = "malformed_body"
+    description = "The request body could not be parsed."
+
+
+class UnsupportedMediaType(IdentityError):
+    code = "unsupported_media_type"
+    description = "The request body has the wrong content type."
+
+
+class PayloadTooLarge(IdentityError):
+    code = "payload_too_large"
+    description = "The request body is too large."
+
+
 class ValidationFailed(IdentityError):
+    """The body does not match the schema; `details` names each field."""
+
     code = "validation_failed"
     description = "The request body is not valid."
+
+
+class RateLimited(IdentityError):
+    code = "rate_limited"
+    description = "Too many requests; retry later."
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(description)
 
 
 class NotFound(IdentityError):
     code = "not_found"
     description = "No such resource."
+
+
+# -- access tokens (RFC 6750 Bearer routes) --------------------------------------------
+
+
+class AccessTokenMissing(IdentityError):
+    """No credentials at all (RFC 6750 §3.1: the challenge carries no error code)."""
+
+    code = "invalid_token"
+    description = "An access token is required."
+
+
+class AccessTokenRejected(IdentityError):
+    """A malformed, forged or expired access token; `reason` (for logs and tests) says which."""
+
+    code = "invalid_token"
+    description = "The access token is missing, expired, revoked or malformed."
+
+    def __init__(self, description: str | None = None, *, reason: str = "malformed") -> None:
+        self.reason = reason
+        super().__init__(description)
+
+
+class SessionEnded(AccessTokenRejected):
+    """A valid access token whose session was revoked or expired, or whose user is gone."""
+
+    description = "The session of this access token has ended."
+
+    def __init__(self) -> None:
+        super().__init__(reason="session_ended")
 
 
 # -- accounts, login and sessions ------------------------------------------------------
@@ -40,7 +124,7 @@ class EmailTaken(IdentityError):
 
 
 class WeakPassword(IdentityError):
-    """`reasons` lists every policy rule the password breaks ({code, message} each)."""
+    """`details` lists every policy rule the password breaks (a `code` and `message` each)."""
 
     code = "weak_password"
     description = "The password does not meet the password policy."
@@ -65,6 +149,26 @@ class PasswordChangeConflict(IdentityError):
     description = "The password was changed by another request; sign in again."
 
 
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    description = "No such session."
+
+
+# -- the token endpoint (RFC 6749 §5.2) ------------------------------------------------
+
+
+class UnsupportedGrantType(IdentityError):
+    code = "unsupported_grant_type"
+    description = "The authorization grant type is not supported."
+
+
+class InvalidScope(IdentityError):
+    """Malformed, or more than the grant allows (RFC 6749 §3.3, §6)."""
+
+    code = "invalid_scope"
+    description = "The requested scope is invalid or unknown."
+
+
 class InvalidRefreshToken(IdentityError):
     code = "invalid_refresh_token"
     description = "The refresh token is invalid, expired or revoked."
@@ -74,18 +178,3 @@ class RefreshTokenReused(IdentityError):
     code = "refresh_token_reused"
     description = "The refresh token was already used; the session has been ended."
     keep_changes = True  # the revocation and its event must persist
-
-
-class ScopeNotGranted(IdentityError):
-    code = "invalid_scope"
-    description = "The requested scope exceeds the scope originally granted."
-
-
-class SessionEnded(IdentityError):
-    code = "session_ended"
-    description = "The session of this access token has ended."
-
-
-class SessionNotFound(NotFound):
-    code = "session_not_found"
-    description = "No such session."

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+# The id of the request being served; set by the HTTP layer, read by every log line.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Record attributes that are not extra fields (uvicorn's `color_message` carries ANSI codes).
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
@@ -19,8 +23,6 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        from identity.http.middleware import request_id_var
-
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
@@ -62,20 +62,10 @@ class Metrics:
 
     def counter(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Counter:
         """The counter `name` (exposed as `name_total`), created on first use."""
-        return self._get_or_create(
-            Counter,
-            name,
-            labelnames,
-            lambda: Counter(name, documentation, labelnames, registry=self.registry),
-        )
+        return self._metric(Counter, name, documentation, labelnames)
 
     def gauge(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Gauge:
-        return self._get_or_create(
-            Gauge,
-            name,
-            labelnames,
-            lambda: Gauge(name, documentation, labelnames, registry=self.registry),
-        )
+        return self._metric(Gauge, name, documentation, labelnames)
 
     def histogram(
         self,
@@ -84,14 +74,7 @@ class Metrics:
         labelnames: Sequence[str] = (),
         buckets: Sequence[float] = LATENCY_BUCKETS,
     ) -> Histogram:
-        return self._get_or_create(
-            Histogram,
-            name,
-            labelnames,
-            lambda: Histogram(
-                name, documentation, labelnames, registry=self.registry, buckets=tuple(buckets)
-            ),
-        )
+        return self._metric(Histogram, name, documentation, labelnames, buckets=tuple(buckets))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (
@@ -107,12 +90,17 @@ class Metrics:
         encode, content_type = choose_encoder(accept)
         return encode(self.registry), content_type
 
-    def _get_or_create(
-        self, kind: type[M], name: str, labelnames: Sequence[str], create: Callable[[], M]
+    def _metric(
+        self,
+        kind: type[M],
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        **options: Any,
     ) -> M:
         existing = self._by_name.get(name)
         if existing is None:
-            metric = create()
+            metric = kind(name, documentation, labelnames, registry=self.registry, **options)
             self._by_name[name] = metric
             return metric
         # Two features asking for one metric must mean the same one.

@@ -1,8 +1,8 @@
-"""Shared test setup: anyio for async tests, test Settings built as objects, a fixed clock."""
+"""Shared test setup: the anyio backend (auto mode is on in pyproject), test Settings built as
+objects, a fixed clock."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -19,14 +19,6 @@ from identity.db.engine import create_engine
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PG_URL = os.environ.get("IDENTITY_TEST_DATABASE_URL", "")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
-    # Mark the coroutine function itself, before items exist: anyio builds its items (and
-    # their parametrizations) from marks it finds at collection time.
-    if inspect.iscoroutinefunction(obj) and name.startswith("test"):
-        pytest.mark.anyio(obj)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

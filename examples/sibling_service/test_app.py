@@ -19,7 +19,7 @@ from examples.sibling_service import app as service
 from examples.sibling_service import pyjwt_check
 from identity.verifier import Verifier
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.anyio  # self-contained: a sibling copying this has no anyio_mode
 
 ISSUER = pyjwt_check.ISSUER
 AUDIENCE = pyjwt_check.AUDIENCE

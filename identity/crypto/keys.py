@@ -19,6 +19,8 @@ Key = ECKey | OKPKey | RSAKey
 # JOSE private members that must never leave this service (RFC 7517/7518/8037).
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 RSA_BITS = 3072
+# What this service signs with (the `IDENTITY_SIGNING_ALG` choices).
+SIGNING_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 
 # "EdDSA" (RFC 8037) is what PyJWT and most verifiers understand; joserfc would rather we
 # used RFC 9864's "Ed25519". We keep the widely supported name and silence that nudge.

@@ -6,7 +6,7 @@ K = HKDF(server secret). The nonce is 32 random bytes kept on the session row. S
 
 - the database alone cannot produce a token (no K), nor can K alone (no nonce);
 - the successor of generation g is reproducible, which lets a replay of the immediate
-  predecessor within the grace window return the *same* successor (DESIGN §3);
+  predecessor within the grace window return the *same* successor;
 - a token only verifies if we issued it: the session id is public (the access token's
   `sid`), so nothing may act on a token whose MAC does not verify.
 

@@ -1,4 +1,4 @@
-"""Declarative base with a constraint naming convention and the common columns of DESIGN §6."""
+"""Declarative base with a constraint naming convention and the common columns of every table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, Index, MetaData, Uuid, func, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -41,6 +41,11 @@ class TZDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def unique_where(name: str, column: str, where: str) -> Index:
+    """A partial unique index, spelled for both backends (both support them natively)."""
+    return Index(name, column, unique=True, postgresql_where=text(where), sqlite_where=text(where))
 
 
 def utcnow() -> datetime:

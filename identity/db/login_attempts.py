@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.db.models import EMAIL_MAX, LoginAttempt
+from identity.bounds import EMAIL_MAX
+from identity.db.models import LoginAttempt
 
 
 def add_login_attempt(

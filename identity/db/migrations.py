@@ -39,7 +39,3 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(
             lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
         )
-
-
-async def is_at_head(engine: AsyncEngine) -> bool:
-    return await current_revision(engine) == head_revision()

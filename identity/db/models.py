@@ -1,4 +1,4 @@
-"""The five tables of DESIGN §6: columns, constraints and indexes only (no behaviour)."""
+"""The tables (docs/architecture.md, "Data model"): columns, constraints and indexes only."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from identity.db.base import AppendOnly, Base, Mutable
-
-EMAIL_MAX = 320
-IP_MAX = 45  # the longest textual IPv6 address
-USER_AGENT_MAX = 512
+from identity.bounds import (
+    CLIENT_ID_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    IP_MAX,
+    SCOPE_MAX,
+    USER_AGENT_MAX,
+)
+from identity.db.base import AppendOnly, Base, Mutable, unique_where
 
 
 class User(Mutable, Base):
@@ -33,7 +37,7 @@ class User(Mutable, Base):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX))
     email_normalized: Mapped[str] = mapped_column(String(EMAIL_MAX))
     password_hash: Mapped[str] = mapped_column(String(255))
-    display_name: Mapped[str | None] = mapped_column(String(100))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     failed_login_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -44,13 +48,7 @@ class User(Mutable, Base):
 
     __table_args__ = (
         # Unique among live rows only, so a soft-deleted account frees its address.
-        Index(
-            "uq_users_email_normalized_live",
-            "email_normalized",
-            unique=True,
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        unique_where("uq_users_email_normalized_live", "email_normalized", "deleted_at IS NULL"),
         CheckConstraint("failed_login_count >= 0", name="failed_login_count_nonnegative"),
     )
 
@@ -66,8 +64,8 @@ class UserSession(Mutable, Base):
     __tablename__ = "user_sessions"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    client_id: Mapped[str | None] = mapped_column(String(100))
-    scope: Mapped[str] = mapped_column(String(500), default="")
+    client_id: Mapped[str | None] = mapped_column(String(CLIENT_ID_MAX))
+    scope: Mapped[str] = mapped_column(String(SCOPE_MAX), default="")
     refresh_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     refresh_nonce: Mapped[bytes] = mapped_column(LargeBinary(32))
     refreshed_at: Mapped[datetime | None]
@@ -134,7 +132,7 @@ class UserEvent(AppendOnly, Base):
 
 
 class SigningKey(Mutable, Base):
-    """A JWT signing key: next → current → retired → removed (DESIGN §4)."""
+    """A JWT signing key: next → current → retired → removed (docs/architecture.md)."""
 
     __tablename__ = "signing_keys"
 
@@ -156,12 +154,6 @@ class SigningKey(Mutable, Base):
     __table_args__ = (
         CheckConstraint("state IN ('next', 'current', 'retired')", name="state_known"),
         # At most one signing key at a time, enforced by the database itself.
-        Index(
-            "uq_signing_keys_one_current",
-            "state",
-            unique=True,
-            postgresql_where=text("state = 'current'"),
-            sqlite_where=text("state = 'current'"),
-        ),
+        unique_where("uq_signing_keys_one_current", "state", "state = 'current'"),
         Index("ix_signing_keys_state", "state"),
     )

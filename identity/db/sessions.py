@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.models import User, UserSession
-from identity.db.updates import RAW, updated_one
+from identity.db.rows import RAW, live_by_id, updated_one
 
 
 def is_live(now: datetime) -> ColumnElement[bool]:
@@ -57,13 +57,7 @@ async def insert_session(
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID) -> UserSession | None:
-    """A fresh read: after losing a compare-and-swap, the winner's row is what we need."""
-    stmt = (
-        select(UserSession)
-        .where(UserSession.id == session_id, UserSession.deleted_at.is_(None))
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+    return await live_by_id(session, UserSession, session_id)
 
 
 async def get_with_user(

@@ -1,4 +1,5 @@
-"""One unit of work per request: services never commit, this does."""
+"""The unit of work a service opens (docs/architecture.md, "Transactions"): services never
+commit, this does."""
 
 from __future__ import annotations
 

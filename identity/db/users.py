@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.models import User
-from identity.db.updates import RAW, updated_one
+from identity.db.rows import RAW, live_by_id, updated_one
 
 
 class DuplicateEmail(Exception):
@@ -25,12 +25,7 @@ async def get_live_by_email(session: AsyncSession, email_normalized: str) -> Use
 
 
 async def get_live_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    stmt = (
-        select(User)
-        .where(User.id == user_id, User.deleted_at.is_(None))
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+    return await live_by_id(session, User, user_id)
 
 
 async def insert_user(
@@ -139,8 +134,12 @@ async def replace_password_hash(
 
 
 async def set_display_name(
-    session: AsyncSession, user: User, display_name: str | None, now: datetime
-) -> None:
-    user.display_name = display_name
-    user.updated_at = now
-    await session.flush()
+    session: AsyncSession, user_id: uuid.UUID, display_name: str | None, now: datetime
+) -> bool:
+    """False when the account is gone (deleted after the caller authenticated)."""
+    stmt = (
+        update(User)
+        .where(User.id == user_id, User.deleted_at.is_(None))
+        .values(display_name=display_name, updated_at=now)
+    )
+    return await updated_one(session, stmt)

@@ -1,4 +1,4 @@
-"""Who is calling: the client IP (DESIGN §5) and a storable user agent.
+"""Who is calling: the client IP and a storable user agent.
 
 The client IP is the socket peer, unless the peer is one of our trusted proxies; then it is
 the right-most `X-Forwarded-For` hop that is not a trusted proxy. Hops to the left of that
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from starlette.requests import Request
 
-from identity.db.models import USER_AGENT_MAX
-from identity.http.context import get_ctx
+from identity.bounds import USER_AGENT_MAX
+from identity.http.context import services_of
 from identity.http.errors import request_id_of
 from identity.services.origin import Origin
 
@@ -74,7 +74,7 @@ def clean_user_agent(value: str | None) -> str | None:
 
 
 def request_origin(request: Request) -> Origin:
-    return origin_of(request, get_ctx(request).settings.trusted_proxies)
+    return origin_of(request, services_of(request).trusted_proxies)
 
 
 def origin_of(request: Request, trusted_proxies: Sequence[IPNetwork]) -> Origin:

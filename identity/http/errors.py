@@ -1,205 +1,142 @@
-"""Every error response is rendered here, in one envelope: `{error, error_description}`.
+"""Every error response is rendered here, from one table: error class → status, wire code,
+headers. The body is always `{error, error_description}` (plus `details` where there are).
 
-- `/token`, `/revoke`, `/introspect`: RFC 6749 §5.2 bodies with no-store headers
-  (https://www.rfc-editor.org/rfc/rfc6749#section-5.2), modelled on authlib's OAuth2Error.
-- Bearer-protected routes: RFC 6750 §3 (`WWW-Authenticate: Bearer error="..."`).
-- Everything else: our stable snake_case codes, field details for validation errors.
-- Anything unexpected: 500 with a request id; the cause goes to the log, never the client.
+Two dialects, chosen by the path:
+- the token endpoints (`OAUTH_PATHS`) speak RFC 6749 §5.2: exactly `error` and
+  `error_description`, never cached, request-shape errors of every kind are
+  `invalid_request`, every refused grant is the same `invalid_grant`
+  (https://www.rfc-editor.org/rfc/rfc6749#section-5.2);
+- everything else uses our own codes; Bearer failures carry an RFC 6750 §3 challenge.
+Anything unexpected: 500 with a request id; the cause goes to the log, never the client.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from identity.errors import (
+    AccessTokenMissing,
+    AccessTokenRejected,
     EmailTaken,
     IdentityError,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidRequest,
+    InvalidScope,
+    MalformedBody,
     NotFound,
     PasswordChangeConflict,
+    PayloadTooLarge,
+    RateLimited,
+    RefreshTokenReused,
+    UnsupportedGrantType,
+    UnsupportedMediaType,
     ValidationFailed,
     WeakPassword,
+    WrongCurrentPassword,
 )
+from identity.verifier.bearer import challenge
 
 logger = logging.getLogger("identity.http")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The endpoints that answer in RFC 6749 §5.2 (and are never cached, whatever the status).
+OAUTH_PATHS = frozenset({"/token", "/refresh"})
+REALM = "identity"
 
 
-class ApiError(Exception):
-    """An error that knows its HTTP rendering."""
+@dataclass(frozen=True)
+class Answer:
+    """How one error class is rendered."""
 
-    status_code: ClassVar[int] = 400
-    error: ClassVar[str] = "invalid_request"
-    description: ClassVar[str] = "The request is not valid."
-
-    def __init__(
-        self,
-        description: str | None = None,
-        *,
-        details: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.error_description = description or self.description
-        self.details = details
-        self.extra_headers = dict(headers or {})
-        super().__init__(self.error_description)
-
-    def get_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.error, "error_description": self.error_description}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
-
-    def get_headers(self) -> dict[str, str]:
-        return dict(self.extra_headers)
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.get_body(), self.status_code, headers=self.get_headers())
+    status: int
+    code: str | None = None  # the wire code; default: the error's own
+    description: str | None = None  # a fixed wire text, hiding which cause it was
+    challenge: str | None = None  # "bearer" (RFC 6750 §3) or "bearer-no-error" (§3.1)
+    details_under: str | None = None  # weak_password nests its list under "reasons"
 
 
-# -- generic API errors ----------------------------------------------------------------
+_GRANT_REFUSED = Answer(
+    400, "invalid_grant", "The provided authorization grant is invalid, expired or revoked."
+)
+_REQUEST_SHAPE = Answer(400, "invalid_request")
 
+# Everywhere (the token endpoints consult OAUTH_ANSWERS first).
+ANSWERS: dict[type[IdentityError], Answer] = {
+    InvalidRequest: Answer(400),
+    MalformedBody: Answer(400),
+    UnsupportedMediaType: Answer(415),
+    PayloadTooLarge: Answer(413),
+    ValidationFailed: Answer(422),
+    RateLimited: Answer(429),
+    NotFound: Answer(404),
+    AccessTokenMissing: Answer(401, challenge="bearer-no-error"),
+    AccessTokenRejected: Answer(401, challenge="bearer"),
+    EmailTaken: Answer(409),
+    WeakPassword: Answer(422, details_under="reasons"),
+    WrongCurrentPassword: Answer(400),
+    PasswordChangeConflict: Answer(409),
+    # Raised by the token endpoints, which answer them through OAUTH_ANSWERS.
+    UnsupportedGrantType: Answer(400),
+    InvalidScope: Answer(400),
+    InvalidCredentials: Answer(400),
+    InvalidRefreshToken: Answer(400),
+    RefreshTokenReused: Answer(400),
+}
 
-class BadRequest(ApiError):
-    error = "invalid_request"
-
-
-class MalformedBody(ApiError):
-    error = "malformed_body"
-    description = "The request body could not be parsed."
-
-
-class UnsupportedMediaType(ApiError):
-    status_code = 415
-    error = "unsupported_media_type"
-    description = "The request body has the wrong content type."
-
-
-class PayloadTooLarge(ApiError):
-    status_code = 413
-    error = "payload_too_large"
-    description = "The request body is too large."
-
-
-class RequestValidationFailed(ApiError):
-    status_code = 422
-    error = "validation_failed"
-    description = "The request body is not valid."
-
-
-class TooManyRequests(ApiError):
-    status_code = 429
-    error = "rate_limited"
-    description = "Too many requests; retry later."
-
-    def __init__(self, retry_after: int, description: str | None = None) -> None:
-        super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})
-
-
-# -- RFC 6749 §5.2 ---------------------------------------------------------------------
-
-
-class OAuthError(ApiError):
-    """Token-endpoint error: exactly error / error_description, never cached."""
-
-    def get_body(self) -> dict[str, Any]:
-        return {"error": self.error, "error_description": self.error_description}
-
-    def get_headers(self) -> dict[str, str]:
-        return {**NO_STORE, **self.extra_headers}
-
-
-class InvalidRequest(OAuthError):
-    error = "invalid_request"
-
-
-class InvalidGrant(OAuthError):
-    error = "invalid_grant"
-    description = "The provided authorization grant is invalid, expired or revoked."
-
-
-class UnsupportedGrantType(OAuthError):
-    error = "unsupported_grant_type"
-    description = "The authorization grant type is not supported."
-
-
-class InvalidScope(OAuthError):
-    error = "invalid_scope"
-    description = "The requested scope is invalid or unknown."
-
-
-class InvalidClient(OAuthError):
-    status_code = 401
-    error = "invalid_client"
-    description = "Client authentication failed."
-
-    def get_headers(self) -> dict[str, str]:
-        return {**super().get_headers(), "WWW-Authenticate": 'Basic realm="identity"'}
-
-
-# -- RFC 6750 §3 -----------------------------------------------------------------------
-
-
-class BearerError(ApiError):
-    def get_headers(self) -> dict[str, str]:
-        # The description is ours and plain ASCII without quotes, so it is safe in the header.
-        challenge = f'Bearer realm="identity", error="{self.error}"'
-        if self.status_code != 401 or self.error != "invalid_request":
-            challenge += f', error_description="{self.error_description}"'
-        return {**NO_STORE, **self.extra_headers, "WWW-Authenticate": challenge}
-
-
-class InvalidToken(BearerError):
-    status_code = 401
-    error = "invalid_token"
-    description = "The access token is missing, expired, revoked or malformed."
-
-
-class InsufficientScope(BearerError):
-    status_code = 403
-    error = "insufficient_scope"
-    description = "The access token does not grant the required scope."
-
-
-# -- mapping domain errors -------------------------------------------------------------
-
-# Domain errors outside the token endpoint: code comes from the error, status from here.
-DOMAIN_STATUS: dict[type[IdentityError], int] = {
-    ValidationFailed: 422,
-    NotFound: 404,
-    EmailTaken: 409,
-    WeakPassword: 422,
-    PasswordChangeConflict: 409,
+OAUTH_ANSWERS: dict[type[IdentityError], Answer] = {
+    InvalidRequest: _REQUEST_SHAPE,
+    MalformedBody: _REQUEST_SHAPE,
+    UnsupportedMediaType: _REQUEST_SHAPE,
+    ValidationFailed: _REQUEST_SHAPE,
+    InvalidCredentials: _GRANT_REFUSED,
+    InvalidRefreshToken: _GRANT_REFUSED,
+    RefreshTokenReused: _GRANT_REFUSED,
 }
 
 
-def status_for(exc: IdentityError) -> int:
+def answer_for(exc: IdentityError, *, oauth: bool) -> Answer:
+    """The most specific answer for `exc`; the token endpoints' own table first."""
     for cls in type(exc).__mro__:
-        if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]
-    return 400
+        if oauth and cls in OAUTH_ANSWERS:
+            return OAUTH_ANSWERS[cls]
+        if cls in ANSWERS:
+            return ANSWERS[cls]
+    raise LookupError(f"no answer for {type(exc).__name__}: add it to identity/http/errors.py")
+
+
+def error_response(exc: IdentityError, path: str) -> JSONResponse:
+    """The one rendering of an `IdentityError` at `path`."""
+    oauth = path in OAUTH_PATHS
+    answer = answer_for(exc, oauth=oauth)
+    code = answer.code or exc.code
+    description = answer.description or exc.detail
+    body: dict[str, Any] = {"error": code, "error_description": description}
+    if exc.details and not oauth:
+        items = [d.as_dict() for d in exc.details]
+        body["details"] = {answer.details_under: items} if answer.details_under else items
+    headers = dict(NO_STORE) if oauth or answer.challenge else {}
+    if answer.challenge == "bearer":
+        headers["WWW-Authenticate"] = challenge(REALM, code, description)
+    elif answer.challenge == "bearer-no-error":
+        headers["WWW-Authenticate"] = challenge(REALM)
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(body, answer.status, headers=headers)
 
 
 def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-async def handle_api_error(request: Request, exc: Exception) -> Response:
-    return cast(ApiError, exc).response()
-
-
-async def handle_domain_error(request: Request, exc: Exception) -> Response:
-    exc = cast(IdentityError, exc)
-    body: dict[str, Any] = {"error": exc.code, "error_description": exc.detail}
-    if exc.details:
-        body["details"] = exc.details
-    return JSONResponse(body, status_for(exc))
+async def handle_identity_error(request: Request, exc: Exception) -> Response:
+    return error_response(cast(IdentityError, exc), request.url.path)
 
 
 _HTTP_CODES = {
@@ -214,6 +151,7 @@ _HTTP_CODES = {
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Routing errors (404, 405) raised by Starlette itself, in the same envelope."""
     exc = cast(HTTPException, exc)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     description = {
@@ -243,8 +181,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    ApiError: handle_api_error,
-    IdentityError: handle_domain_error,
+    IdentityError: handle_identity_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

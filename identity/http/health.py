@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from identity.db.migrations import current_revision, head_revision
-from identity.http.context import get_ctx
-
-logger = logging.getLogger("identity.health")
+from identity.http.context import services_of
+from identity.services.health import readiness
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -21,18 +16,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Ready: database reachable, schema at the Alembic head, and a signing key loaded."""
-    ctx = get_ctx(request)
-    checks: dict[str, str] = {}
-    try:
-        async with ctx.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-        revision, head = await current_revision(ctx.engine), head_revision()
-        checks["schema"] = "ok" if revision == head else f"at {revision}, head is {head}"
-    except Exception as exc:  # any driver error means "not ready", never a 500
-        logger.warning("readiness: database unreachable: %s", type(exc).__name__)
-        checks["database"] = "unreachable"
-    checks["signing_key"] = await ctx.keys.readiness()
+    checks = await readiness(services_of(request))
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -1,4 +1,5 @@
-"""HTTP metrics: a pure ASGI middleware that times every request, and `GET /metrics`.
+"""Per-request observation, and `GET /metrics`: a pure ASGI middleware counts, times and logs
+every request (the access log).
 
 Requests are labelled with the *template* of the route they match (`/sessions/{session_id}`),
 never the raw path, so ids and scanners cannot multiply the time series, and a query string
@@ -7,6 +8,7 @@ or token can never reach a label. A request that matches no route is `unmatched`
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -15,8 +17,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from identity.http.context import get_ctx
+from identity.http.context import services_of
 from identity.metrics import UNMATCHED_ROUTE, Metrics
+
+logger = logging.getLogger("identity.access")
 
 
 def route_template(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") -> str | None:
@@ -42,8 +46,8 @@ def route_template(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") 
     return partial
 
 
-class MetricsMiddleware:
-    """Count and time each HTTP request by method, route template and status class."""
+class AccessMiddleware:
+    """Count, time and log each HTTP request by method, route template and status."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -67,16 +71,22 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            self.metrics.observe_request(
-                scope["method"], route, status, time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(scope["method"], route, status, seconds)
+            # Path only: query strings may carry secrets some clients should not send.
+            logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
             )
-
-
-def get_metrics(request: Request) -> Metrics:
-    return get_ctx(request).metrics
 
 
 async def scrape(request: Request) -> Response:
     """GET /metrics: this process's metrics in the Prometheus (or OpenMetrics) text format."""
-    body, content_type = get_metrics(request).render(request.headers.get("accept", ""))
+    body, content_type = services_of(request).metrics.render(request.headers.get("accept", ""))
     return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})

@@ -1,8 +1,9 @@
 """POST /token (RFC 6749 §4.3 password and §6 refresh_token grants) and POST /refresh.
 
-Every failure here is an RFC 6749 §5.2 body: malformed input is `invalid_request` (400),
-whatever part of the request was wrong; a refused grant is `invalid_grant`, identical for
-every cause. The no-store headers come from `NoStoreMiddleware` on these paths.
+Every failure here is an RFC 6749 §5.2 body (`identity/http/errors.py` renders these paths
+in that dialect): malformed input is `invalid_request` (400), whatever part of the request
+was wrong; a refused grant is `invalid_grant`, identical for every cause. The no-store
+headers come from `NoStoreMiddleware` on these paths.
 """
 
 from __future__ import annotations
@@ -13,30 +14,14 @@ from collections.abc import Sequence
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from identity.db.models import EMAIL_MAX
-from identity.db.uow import unit_of_work
-from identity.errors import (
-    InvalidCredentials,
-    InvalidRefreshToken,
-    RefreshTokenReused,
-    ScopeNotGranted,
-)
+from identity.bounds import CLIENT_ID_MAX, EMAIL_MAX, SCOPE_MAX
+from identity.errors import InvalidRequest, InvalidScope, UnsupportedGrantType
 from identity.http.client_ip import request_origin
-from identity.http.context import get_ctx
-from identity.http.errors import (
-    NO_STORE,
-    InvalidGrant,
-    InvalidRequest,
-    InvalidScope,
-    MalformedBody,
-    RequestValidationFailed,
-    UnsupportedGrantType,
-    UnsupportedMediaType,
-)
+from identity.http.context import services_of
+from identity.http.errors import NO_STORE
 from identity.http.parsing import read_form, read_json
 from identity.http.schemas import RefreshIn
 from identity.services.login import login_with_password
-from identity.services.origin import Origin
 from identity.services.tokens import TokenPair, refresh_session
 
 KNOWN_PARAMS = frozenset(
@@ -44,8 +29,7 @@ KNOWN_PARAMS = frozenset(
 )
 # RFC 6749 §3.3 scope-token and Appendix A client_id (VSCHAR).
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
-_CLIENT_ID = re.compile(r"[\x20-\x7E]{1,100}")
-MAX_SCOPE = 500
+_CLIENT_ID = re.compile(rf"[\x20-\x7E]{{1,{CLIENT_ID_MAX}}}")
 
 
 def single_params(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -70,7 +54,7 @@ def parse_scope(scope: str | None) -> str | None:
     if scope is None:
         return None
     tokens = [t for t in scope.split(" ") if t]
-    if len(scope) > MAX_SCOPE or not all(_SCOPE_TOKEN.fullmatch(t) for t in tokens):
+    if len(scope) > SCOPE_MAX or not all(_SCOPE_TOKEN.fullmatch(t) for t in tokens):
         raise InvalidScope("The scope is malformed.")
     return " ".join(dict.fromkeys(tokens))
 
@@ -93,84 +77,50 @@ def token_response(pair: TokenPair) -> JSONResponse:
 
 
 async def token(request: Request) -> JSONResponse:
-    ctx = get_ctx(request)
-    try:
-        params = single_params(await read_form(request))
-    except (MalformedBody, UnsupportedMediaType) as exc:
-        raise InvalidRequest(exc.error_description) from None
+    svc = services_of(request)
+    params = single_params(await read_form(request))
     origin = request_origin(request)
     grant_type = _required(params, "grant_type")
     if grant_type == "refresh_token":
         # Not throttled: a 256-bit token cannot be guessed, and clients behind one NAT
         # refresh far more often than people there sign in.
-        return await _refresh_grant(
-            request,
+        pair = await refresh_session(
+            svc,
             refresh_token=_required(params, "refresh_token"),
             scope=parse_scope(params.get("scope")),
             client_id=parse_client_id(params.get("client_id")),
             origin=origin,
         )
-    ctx.rate_limiter.hit("token", origin.ip)
+        return token_response(pair)
+    svc.throttle.hit("token", origin.ip)
     if grant_type != "password":
         raise UnsupportedGrantType
     username, password = _required(params, "username"), _required(params, "password")
     if len(username) > EMAIL_MAX or not username.isprintable():
         raise InvalidRequest("The 'username' parameter is malformed.")
-    if len(password) > ctx.settings.password_max_length:
+    if len(password) > svc.policy.password.max_length:
         # Refused before any lookup or hashing: no account can have such a password.
         raise InvalidRequest("The 'password' parameter is too long.")
     scope, client_id = parse_scope(params.get("scope")), parse_client_id(params.get("client_id"))
-    try:
-        pair = await login_with_password(
-            ctx.accounts,
-            email=username,
-            password=password,
-            scope=scope or "",
-            client_id=client_id,
-            origin=origin,
-        )
-    except InvalidCredentials:
-        raise InvalidGrant from None
+    pair = await login_with_password(
+        svc,
+        email=username,
+        password=password,
+        scope=scope or "",
+        client_id=client_id,
+        origin=origin,
+    )
     return token_response(pair)
 
 
 async def refresh(request: Request) -> JSONResponse:
     """The refresh grant under the platform's name, with a JSON body."""
-    try:
-        body = await read_json(request, RefreshIn)
-    except (MalformedBody, UnsupportedMediaType, RequestValidationFailed) as exc:
-        raise InvalidRequest(exc.error_description) from None
-    return await _refresh_grant(
-        request,
+    body = await read_json(request, RefreshIn)
+    pair = await refresh_session(
+        services_of(request),
         refresh_token=body.refresh_token,
         scope=None,
         client_id=None,
         origin=request_origin(request),
     )
-
-
-async def _refresh_grant(
-    request: Request,
-    *,
-    refresh_token: str,
-    scope: str | None,
-    client_id: str | None,
-    origin: Origin,
-) -> JSONResponse:
-    ctx = get_ctx(request)
-    try:
-        async with unit_of_work(ctx.sessionmaker) as session:
-            pair = await refresh_session(
-                session,
-                ctx.accounts,
-                refresh_token=refresh_token,
-                scope=scope,
-                client_id=client_id,
-                origin=origin,
-            )
-    except (InvalidRefreshToken, RefreshTokenReused):
-        # The reuse revocation has been committed by the unit of work by now.
-        raise InvalidGrant from None
-    except ScopeNotGranted:
-        raise InvalidScope from None
     return token_response(pair)

@@ -1,7 +1,8 @@
 """Request bodies in: strict JSON and strict form parsing into pydantic models.
 
-Every failure is a 4xx ApiError: wrong content type (415), invalid UTF-8 or malformed
-JSON/form (400), schema violations (422 with field details).
+Every failure is a 4xx: wrong content type (415 `unsupported_media_type`), invalid UTF-8 or
+malformed JSON/form (400 `malformed_body`), schema violations (422 `validation_failed` with
+field details); the token endpoints render all of them as `invalid_request`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from identity.http.errors import MalformedBody, RequestValidationFailed, UnsupportedMediaType
+from identity.errors import Detail, MalformedBody, UnsupportedMediaType, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 MAX_FORM_FIELDS = 32
@@ -30,10 +31,10 @@ def _text(body: bytes) -> str:
         raise MalformedBody("The request body is not valid UTF-8.") from None
 
 
-def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+def validation_details(exc: ValidationError) -> list[Detail]:
     # Never echo the input back: it may be a password.
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        Detail(err["msg"], field=".".join(str(p) for p in err["loc"]) or "body")
         for err in exc.errors(include_url=False, include_input=False)
     ]
 
@@ -53,7 +54,7 @@ def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RequestValidationFailed(details=validation_details(exc)) from None
+        raise ValidationFailed(details=validation_details(exc)) from None
 
 
 async def read_form(request: Request) -> list[tuple[str, str]]:

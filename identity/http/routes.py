@@ -1,4 +1,4 @@
-"""The route table: every path of DESIGN §2 that this build serves (kept equal to openapi.yaml)."""
+"""The route table: every path this build serves (a test keeps it equal to openapi.yaml)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from identity.db.models import EMAIL_MAX, User, UserSession
+from identity.bounds import DISPLAY_NAME_MAX, EMAIL_MAX
+from identity.services.views import ProfileView, SessionView
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -46,7 +47,9 @@ Email = Annotated[str, AfterValidator(_email)]
 Password = Annotated[str, AfterValidator(_encodable)]
 DisplayName = Annotated[
     Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_printable)
+        str,
+        StringConstraints(strip_whitespace=True, max_length=DISPLAY_NAME_MAX),
+        AfterValidator(_printable),
     ]
     | None,
     AfterValidator(_blank_is_none),
@@ -76,31 +79,31 @@ class RefreshIn(BaseModel):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
-def profile(user: User) -> dict[str, Any]:
+def profile(user: ProfileView) -> dict[str, Any]:
     return {
         "id": str(user.id),
         "email": user.email,
         "display_name": user.display_name,
-        "roles": list(user.roles or []),
+        "roles": list(user.roles),
         "created_at": _iso(user.created_at),
         "last_login_at": _iso(user.last_login_at),
         "password_changed_at": _iso(user.password_changed_at),
     }
 
 
-def session_out(row: UserSession, *, current: bool) -> dict[str, Any]:
+def session_out(view: SessionView) -> dict[str, Any]:
     return {
-        "id": str(row.id),
-        "current": current,
-        "client_id": row.client_id,
-        "scope": row.scope,
-        "created_at": _iso(row.created_at),
-        "created_ip": row.created_ip,
-        "created_user_agent": row.created_user_agent,
-        "last_used_at": _iso(row.last_used_at),
-        "last_used_ip": row.last_used_ip,
-        "last_used_user_agent": row.last_used_user_agent,
-        "expires_at": _iso(min(row.expires_at, row.idle_expires_at)),
+        "id": str(view.id),
+        "current": view.current,
+        "client_id": view.client_id,
+        "scope": view.scope,
+        "created_at": _iso(view.created_at),
+        "created_ip": view.created_ip,
+        "created_user_agent": view.created_user_agent,
+        "last_used_at": _iso(view.last_used_at),
+        "last_used_ip": view.last_used_ip,
+        "last_used_user_agent": view.last_used_user_agent,
+        "expires_at": _iso(view.expires_at),
     }
 
 

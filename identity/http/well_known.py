@@ -7,13 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from identity.http.context import get_ctx
+from identity.http.context import services_of
 
 
 async def jwks(request: Request) -> Response:
-    ctx = get_ctx(request)
-    snapshot = ctx.keys.ring.snapshot
-    max_age = int(ctx.settings.jwks_max_age.total_seconds())
+    keys = services_of(request).keys
+    snapshot = keys.ring.snapshot
+    max_age = int(keys.policy.jwks_max_age.total_seconds())
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": snapshot.etag}
     tags = _etags(request.headers.get("if-none-match", ""))
     if snapshot.etag in tags or "*" in tags:
@@ -40,7 +40,5 @@ def metadata(issuer: str) -> dict[str, Any]:
 
 
 async def authorization_server_metadata(request: Request) -> JSONResponse:
-    ctx = get_ctx(request)
-    return JSONResponse(
-        metadata(ctx.settings.issuer), headers={"Cache-Control": "public, max-age=3600"}
-    )
+    issuer = services_of(request).access_tokens.issuer
+    return JSONResponse(metadata(issuer), headers={"Cache-Control": "public, max-age=3600"})

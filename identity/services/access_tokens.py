@@ -1,5 +1,6 @@
-"""Access tokens per DESIGN §3 / RFC 9068: issued with the ring's current key, checked
-against every published key. Profile data stays behind /me; the token stays small.
+"""Access tokens (RFC 9068 JWTs): minted with the ring's current key, checked against every
+published key by the same rules sibling services use (`identity.verifier.rules`).
+Profile data stays behind /me; the token stays small.
 """
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from joserfc import jwt
+
 from identity.clock import Clock
-from identity.crypto import jwt
-from identity.crypto.jwt import InvalidAccessToken
+from identity.crypto.keys import SIGNING_ALGORITHMS
+from identity.errors import AccessTokenRejected
 from identity.services.key_ring import KeyRing
+from identity.verifier import InvalidToken, InvalidTokenReason, VerifiedToken
+from identity.verifier.rules import TOKEN_TYPE, AccessTokenRules
+
+DEFAULT_CLIENT_ID = "identity"
 
 
 @dataclass(frozen=True)
@@ -21,18 +28,6 @@ class IssuedAccessToken:
     token: str
     expires_in: int
     jti: str
-
-
-@dataclass(frozen=True)
-class AccessClaims:
-    sub: str
-    sid: str
-    jti: str
-    scope: str
-    roles: tuple[str, ...]
-    client_id: str | None
-    exp: int
-    claims: dict[str, Any]
 
 
 class AccessTokens:
@@ -51,7 +46,16 @@ class AccessTokens:
         self.audience = audience
         self.ttl = int(ttl.total_seconds())
         self.clock = clock
-        self.leeway = int(leeway.total_seconds())
+        self.rules = AccessTokenRules(
+            issuer,
+            audience,
+            algorithms=SIGNING_ALGORITHMS,
+            leeway=int(leeway.total_seconds()),
+            now=self._now,
+        )
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
 
     def issue(
         self,
@@ -65,7 +69,7 @@ class AccessTokens:
         signing = self.ring.snapshot.signing
         if signing is None:
             raise RuntimeError("no signing key loaded")
-        now = int(self.clock.now().timestamp())
+        now = self._now()
         jti = uuid.uuid4().hex
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -74,37 +78,30 @@ class AccessTokens:
             "exp": now + self.ttl,
             "iat": now,
             "jti": jti,
-            "client_id": client_id or "identity",
+            "client_id": client_id or DEFAULT_CLIENT_ID,
             "sid": str(session_id),
             "scope": scope,
         }
         if roles:
             claims["roles"] = list(roles)
-        token = jwt.mint(signing.key, kid=signing.kid, alg=signing.alg, claims=claims)
+        header = {"alg": signing.alg, "typ": TOKEN_TYPE, "kid": signing.kid}
+        token = jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
         return IssuedAccessToken(token=token, expires_in=self.ttl, jti=jti)
 
-    def check(self, token: str) -> AccessClaims:
-        snapshot = self.ring.snapshot
-        claims = jwt.check(
-            token,
-            keys=snapshot.public_keys,
-            algorithms=snapshot.algorithms,
-            issuer=self.issuer,
-            audience=self.audience,
-            now=int(self.clock.now().timestamp()),
-            leeway=self.leeway,
-        )
-        sid, roles = claims.get("sid"), claims.get("roles", [])
-        if not isinstance(sid, str) or not isinstance(roles, list):
-            raise InvalidAccessToken("invalid_claim")
-        client_id = claims.get("client_id")
-        return AccessClaims(
-            sub=str(claims["sub"]),
-            sid=sid,
-            jti=str(claims["jti"]),
-            scope=str(claims.get("scope", "")),
-            roles=tuple(str(r) for r in roles),
-            client_id=client_id if isinstance(client_id, str) else None,
-            exp=int(claims["exp"]),
-            claims=claims,
-        )
+    def check(self, token: str) -> VerifiedToken:
+        """The claims of `token` if it is one of ours and still valid.
+
+        The key comes from our own published set by `kid`, never from the token; the rules
+        are the verifier's, so a sibling service and this one refuse the same tokens.
+
+        Raises:
+            AccessTokenRejected: with the verifier's reason code.
+        """
+        try:
+            alg, kid = self.rules.vet_header(token)
+            entry = self.ring.snapshot.entries.get(kid)
+            if entry is None:
+                raise InvalidToken(InvalidTokenReason.UNKNOWN_KEY, "the signing key is unknown")
+            return self.rules.check(token, alg, entry)
+        except InvalidToken as exc:
+            raise AccessTokenRejected(reason=exc.reason.value) from None

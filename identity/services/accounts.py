@@ -1,14 +1,8 @@
-"""Accounts: registration, profile updates and password changes.
-
-Like login, the password-handling functions keep hashing outside any transaction (see
-`services/login.py`): they open short units of work before and after the hash pool.
-"""
+"""Accounts: registration, profile updates, password changes and an operator's unlock."""
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from identity.crypto.passwords import UnknownHashFormat
 from identity.db import sessions as session_queries
@@ -16,17 +10,22 @@ from identity.db import users as user_queries
 from identity.db.models import User
 from identity.db.uow import unit_of_work
 from identity.errors import (
+    Detail,
     EmailTaken,
     PasswordChangeConflict,
     SessionEnded,
     WeakPassword,
     WrongCurrentPassword,
 )
-from identity.services.deps import AccountDeps
+from identity.services.container import Services
 from identity.services.events import AuthEventType, record
-from identity.services.lockout import register_failure
+from identity.services.lockout import register_failure, unlock_account
 from identity.services.origin import Origin
 from identity.services.password_policy import check_password, user_inputs
+from identity.services.views import ProfileView
+
+if TYPE_CHECKING:
+    from identity.services.sessions import Principal
 
 
 def normalize_email(email: str) -> str:
@@ -34,25 +33,31 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def user_can_sign_in(user: User | None) -> bool:
+    return (
+        user is not None and user.deleted_at is None and user.is_active and user.locked_at is None
+    )
+
+
 async def enforce_password_policy(
-    deps: AccountDeps, password: str, *, email: str, display_name: str | None
+    svc: Services, password: str, *, email: str, display_name: str | None
 ) -> None:
     """Raises WeakPassword listing every reason (the strength estimate runs in the pool)."""
-    violations = await deps.hashing.run(
-        check_password, password, deps.policy.password, user_inputs(email, display_name)
+    violations = await svc.hashing.run(
+        check_password, password, svc.policy.password, user_inputs(email, display_name)
     )
     if violations:
-        raise WeakPassword(reasons=[{"code": v.code, "message": v.message} for v in violations])
+        raise WeakPassword(details=[Detail(v.message, code=v.code) for v in violations])
 
 
 async def register_user(
-    deps: AccountDeps,
+    svc: Services,
     *,
     email: str,
     password: str,
     display_name: str | None,
     origin: Origin,
-) -> User:
+) -> ProfileView:
     """Create an account.
 
     Raises:
@@ -60,10 +65,10 @@ async def register_user(
         EmailTaken: a live account has this email, in any case or spacing.
     """
     email, normalized = email.strip(), normalize_email(email)
-    await enforce_password_policy(deps, password, email=email, display_name=display_name)
-    password_hash = await deps.hashing.hash(password)
-    async with unit_of_work(deps.sessionmaker) as session:
-        now = deps.clock.now()
+    await enforce_password_policy(svc, password, email=email, display_name=display_name)
+    password_hash = await svc.hashing.hash(password)
+    async with unit_of_work(svc.sessionmaker) as session:
+        now = svc.clock.now()
         if await user_queries.get_live_by_email(session, normalized) is not None:
             raise EmailTaken
         try:
@@ -85,20 +90,19 @@ async def register_user(
             actor_id=user.id,
             **origin.fields(),
         )
-    return user
+    return ProfileView.of(user)
 
 
 async def update_profile(
-    session: AsyncSession,
-    user: User,
-    *,
-    display_name: str | None,
-    origin: Origin,
-    deps: AccountDeps,
-) -> User:
-    if display_name != user.display_name:
-        now = deps.clock.now()
-        await user_queries.set_display_name(session, user, display_name, now)
+    svc: Services, principal: Principal, *, display_name: str | None, origin: Origin
+) -> ProfileView:
+    user = principal.user
+    if display_name == user.display_name:
+        return ProfileView.of(user)
+    async with unit_of_work(svc.sessionmaker) as session:
+        now = svc.clock.now()
+        if not await user_queries.set_display_name(session, user.id, display_name, now):
+            raise SessionEnded
         record(
             session,
             AuthEventType.PROFILE_UPDATED,
@@ -108,14 +112,14 @@ async def update_profile(
             **origin.fields(),
             data={"fields": ["display_name"]},
         )
-    return user
+    user.display_name, user.updated_at = display_name, now
+    return ProfileView.of(user)
 
 
 async def change_password(
-    deps: AccountDeps,
+    svc: Services,
+    principal: Principal,
     *,
-    user_id: uuid.UUID,
-    session_id: uuid.UUID,
     current_password: str,
     new_password: str,
     origin: Origin,
@@ -126,49 +130,62 @@ async def change_password(
         WeakPassword: the new password breaks the policy.
         WrongCurrentPassword: counted toward lockout like a failed login.
         PasswordChangeConflict: another request changed the password meanwhile.
-        SessionEnded: the account is gone.
+        SessionEnded: the account went away after authentication.
     """
-    async with unit_of_work(deps.sessionmaker) as session:
-        user = await user_queries.get_live_by_id(session, user_id)
-    if user is None:
-        raise SessionEnded
+    user, session_id = principal.user, principal.session.id
     await enforce_password_policy(
-        deps, new_password, email=user.email, display_name=user.display_name
+        svc, new_password, email=user.email, display_name=user.display_name
     )
     try:
-        matched = await deps.hashing.verify(current_password, user.password_hash)
+        matched = await svc.hashing.verify(current_password, user.password_hash)
     except UnknownHashFormat:
         matched = False  # a corrupt row: nothing can match it
-    if not matched:
-        async with unit_of_work(deps.sessionmaker) as session:
+    new_hash = await svc.hashing.hash(new_password) if matched else None
+
+    async with unit_of_work(svc.sessionmaker) as session:
+        now = svc.clock.now()
+        if new_hash is None:
             await register_failure(
                 session,
                 user,
-                threshold=deps.policy.lockout_threshold,
+                threshold=svc.policy.lockout_threshold,
                 reason="wrong_current_password",
                 origin=origin,
-                now=deps.clock.now(),
+                now=now,
                 context="change_password",
             )
             raise WrongCurrentPassword
-    new_hash = await deps.hashing.hash(new_password)
-
-    async with unit_of_work(deps.sessionmaker) as session:
-        now = deps.clock.now()
         if not await user_queries.replace_password_hash(
-            session, user_id, verified_hash=user.password_hash, new_hash=new_hash, now=now
+            session, user.id, verified_hash=user.password_hash, new_hash=new_hash, now=now
         ):
+            if await user_queries.get_live_by_id(session, user.id) is None:
+                raise SessionEnded
             raise PasswordChangeConflict
         ended = await session_queries.revoke_for_user(
-            session, user_id, now=now, reason="password_changed", keep=session_id
+            session, user.id, now=now, reason="password_changed", keep=session_id
         )
         record(
             session,
             AuthEventType.PASSWORD_CHANGED,
             at=now,
-            user_id=user_id,
+            user_id=user.id,
             session_id=session_id,
-            actor_id=user_id,
+            actor_id=user.id,
             **origin.fields(),
             data={"sessions_ended": len(ended)},
         )
+
+
+async def unlock_by_email(
+    svc: Services, email: str, *, origin: Origin, via: str
+) -> tuple[User, bool] | None:
+    """Lift a lockout by email (the operator's command): the account and whether it was
+    locked, or None when no live account has this email."""
+    async with unit_of_work(svc.sessionmaker) as session:
+        user = await user_queries.get_live_by_email(session, normalize_email(email))
+        if user is None:
+            return None
+        unlocked = await unlock_account(
+            session, user, actor_id=None, origin=origin, now=svc.clock.now(), via=via
+        )
+    return user, unlocked

@@ -24,6 +24,7 @@ from identity.db import keys as key_queries
 from identity.db.models import SigningKey
 from identity.db.uow import unit_of_work
 from identity.services.keys import KeyPolicy, MaintenanceResult, maintain
+from identity.verifier.rules import KeyEntry
 
 logger = logging.getLogger("identity.keys")
 
@@ -40,13 +41,10 @@ class SigningMaterial:
 @dataclass(frozen=True)
 class KeySnapshot:
     signing: SigningMaterial | None = None
-    public_keys: dict[str, key_crypto.Key] = field(default_factory=dict)
+    # kid -> the published key and the one algorithm it verifies (its own `alg`).
+    entries: dict[str, KeyEntry] = field(default_factory=dict)
     jwks_body: bytes = b'{"keys":[]}'
     etag: str = '""'
-
-    @property
-    def algorithms(self) -> frozenset[str]:
-        return frozenset(str(k.alg) for k in self.public_keys.values())
 
 
 def build_snapshot(rows: Sequence[SigningKey], secrets: Sequence[bytes]) -> KeySnapshot:
@@ -60,7 +58,10 @@ def build_snapshot(rows: Sequence[SigningKey], secrets: Sequence[bytes]) -> KeyS
             signing = SigningMaterial(row.kid, row.alg, key_crypto.load_private(plaintext))
     return KeySnapshot(
         signing=signing,
-        public_keys={r.kid: key_crypto.import_key(r.public_jwk) for r in ordered},
+        entries={
+            r.kid: KeyEntry(r.kid, key_crypto.import_key(r.public_jwk), frozenset({r.alg}))
+            for r in ordered
+        },
         jwks_body=body,
         etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
     )
@@ -112,10 +113,13 @@ class KeyManager:
             )
         return result
 
+    async def published(self) -> Sequence[SigningKey]:
+        """Every published key (next, current, retired), oldest first."""
+        async with unit_of_work(self.sessionmaker) as session:
+            return await key_queries.list_published(session)
+
     async def reload(self) -> KeySnapshot:
-        async with self.sessionmaker() as session:
-            rows = await key_queries.list_published(session)
-        self.ring.snapshot = build_snapshot(rows, self.secrets)
+        self.ring.snapshot = build_snapshot(await self.published(), self.secrets)
         return self.ring.snapshot
 
     async def tick(self) -> MaintenanceResult:
@@ -133,5 +137,5 @@ class KeyManager:
             except Exception:
                 logger.exception("signing key maintenance failed; keeping the last key set")
 
-    async def readiness(self) -> str:
+    def readiness(self) -> str:
         return "ok" if self.ring.snapshot.signing is not None else "no signing key loaded"

@@ -1,4 +1,5 @@
-"""Signing key life cycle (DESIGN §4): next → current → retired → removed.
+"""Signing key life cycle: next → current → retired → removed (docs/architecture.md,
+"Signing keys").
 
 Timing rules, so that no verifier ever meets an unknown `kid`:
 - a key is published as `next` and signs only after `publish_lead` = JWKS max-age plus the

@@ -1,4 +1,5 @@
-"""Lockout (DESIGN §5): consecutive failures lock an account until an administrator unlocks it.
+"""Lockout: consecutive failures lock an account until an administrator unlocks it
+(docs/architecture.md, "Lockout").
 
 The policy itself is pure (`lock_due`). The bookkeeping around it relies on the database
 for atomicity: the count is one `UPDATE ... RETURNING`, the lock a conditional UPDATE that

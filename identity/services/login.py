@@ -6,7 +6,7 @@ a login flood starve refresh and /me of connections. What the second transaction
 guarded by conditional UPDATEs, so a lock or password change in between is honoured.
 
 Unknown, locked and disabled accounts cost the same hash work as a real one and end in the
-same `InvalidCredentials`; only the event log knows which it was (DESIGN §5).
+same `InvalidCredentials`; only the event log knows which it was.
 """
 
 from __future__ import annotations
@@ -21,30 +21,30 @@ from identity.db import users as user_queries
 from identity.db.models import User
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
-from identity.services.accounts import normalize_email
-from identity.services.deps import AccountDeps
+from identity.services.accounts import normalize_email, user_can_sign_in
+from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.origin import Origin
-from identity.services.tokens import TokenPair, start_session, user_can_sign_in
+from identity.services.tokens import TokenPair, start_session
 
 logger = logging.getLogger("identity.login")
 
 
 async def _check_password(
-    deps: AccountDeps, user: User | None, password: str
+    svc: Services, user: User | None, password: str
 ) -> tuple[bool, str | None]:
     if user is None or not user_can_sign_in(user):
         # Locked and disabled accounts never consult their real hash: verifying it (and
         # rehashing on a match) would let timing tell a right guess from a wrong one.
-        await deps.hashing.verify_dummy(password)
+        await svc.hashing.verify_dummy(password)
         return False, None
     try:
-        return await deps.hashing.verify_and_update(password, user.password_hash)
+        return await svc.hashing.verify_and_update(password, user.password_hash)
     except UnknownHashFormat:
         # A corrupt row must not become a 500, nor a way in; the operator must hear of it.
         logger.error("stored password hash has an unknown format", extra={"user_id": user.id})
-        await deps.hashing.verify_dummy(password)
+        await svc.hashing.verify_dummy(password)
         return False, None
 
 
@@ -59,7 +59,7 @@ def _refusal_reason(user: User | None, matched: bool) -> str | None:
 
 
 async def login_with_password(
-    deps: AccountDeps,
+    svc: Services,
     *,
     email: str,
     password: str,
@@ -73,12 +73,12 @@ async def login_with_password(
         InvalidCredentials: for every kind of refusal (its bookkeeping is committed).
     """
     identifier = normalize_email(email)
-    async with unit_of_work(deps.sessionmaker) as session:
+    async with unit_of_work(svc.sessionmaker) as session:
         user = await user_queries.get_live_by_email(session, identifier)
-    matched, new_hash = await _check_password(deps, user, password)
+    matched, new_hash = await _check_password(svc, user, password)
 
-    async with unit_of_work(deps.sessionmaker) as session:
-        now = deps.clock.now()
+    async with unit_of_work(svc.sessionmaker) as session:
+        now = svc.clock.now()
         reason = _refusal_reason(user, matched)
         if user is not None and reason is None:
             if not await user_queries.complete_login(
@@ -86,11 +86,11 @@ async def login_with_password(
             ):
                 reason = "account_changed"  # locked, disabled or re-passworded meanwhile
         if user is None or reason is not None:
-            await _refuse(deps, session, user, identifier, reason or "unknown_user", origin, now)
+            await _refuse(svc, session, user, identifier, reason or "unknown_user", origin, now)
             raise InvalidCredentials
 
         pair = await start_session(
-            session, deps, user=user, scope=scope, client_id=client_id, origin=origin, now=now
+            session, svc, user=user, scope=scope, client_id=client_id, origin=origin, now=now
         )
         record_login_attempt(
             session,
@@ -116,7 +116,7 @@ async def login_with_password(
 
 
 async def _refuse(
-    deps: AccountDeps,
+    svc: Services,
     session: AsyncSession,
     user: User | None,
     identifier: str,
@@ -128,7 +128,7 @@ async def _refuse(
         await register_failure(
             session,
             user,
-            threshold=deps.policy.lockout_threshold,
+            threshold=svc.policy.lockout_threshold,
             reason=reason,
             origin=origin,
             now=now,

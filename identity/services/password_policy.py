@@ -1,5 +1,6 @@
-"""The password policy of DESIGN §5: length bounds, no composition rules, and no common or
-guessable passwords (zxcvbn, with the account's own email and name as context).
+"""The password policy (docs/architecture.md, "Passwords"): length bounds, no composition
+rules, and no common or guessable passwords (zxcvbn, with the account's own email and name
+as context).
 
 Every reason that applies is reported, so a user fixes everything in one go.
 """

@@ -1,4 +1,4 @@
-"""Token pairs: a session per login, and refresh rotation with reuse detection (DESIGN §3).
+"""Token pairs: a session per login, and refresh rotation with reuse detection.
 
 Rotation is a compare-and-swap on the session's generation. The loser of a race re-reads
 the row: if the token it holds is the immediate predecessor and the winner rotated within
@@ -14,13 +14,16 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.crypto.refresh_tokens import MalformedRefreshToken, new_nonce
+from identity.crypto.refresh_tokens import MalformedRefreshToken, ParsedRefreshToken, new_nonce
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
-from identity.errors import InvalidRefreshToken, RefreshTokenReused, ScopeNotGranted
-from identity.services.deps import AccountDeps
+from identity.db.uow import unit_of_work
+from identity.errors import InvalidRefreshToken, InvalidScope, RefreshTokenReused
+from identity.services.accounts import user_can_sign_in
+from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
+from identity.services.sessions import session_is_live
 
 
 @dataclass(frozen=True)
@@ -42,26 +45,12 @@ def narrow_scope(requested: str | None, granted: str) -> str:
     allowed = set(granted.split())
     wanted = list(dict.fromkeys(requested.split()))
     if not set(wanted) <= allowed:
-        raise ScopeNotGranted
+        raise InvalidScope
     return " ".join(wanted)
 
 
-def session_is_live(row: UserSession, now: datetime) -> bool:
-    """Not revoked and within both its idle and absolute lifetime (SQL twin:
-    `db.sessions.is_live`)."""
-    return row.revoked_at is None and now < row.expires_at and now < row.idle_expires_at
-
-
-def user_can_sign_in(user: User | None) -> bool:
-    return (
-        user is not None and user.deleted_at is None and user.is_active and user.locked_at is None
-    )
-
-
-def _pair(
-    deps: AccountDeps, row: UserSession, user: User, generation: int, scope: str
-) -> TokenPair:
-    access = deps.access_tokens.issue(
+def _pair(svc: Services, row: UserSession, user: User, generation: int, scope: str) -> TokenPair:
+    access = svc.access_tokens.issue(
         user_id=user.id,
         session_id=row.id,
         scope=scope,
@@ -71,7 +60,7 @@ def _pair(
     return TokenPair(
         access_token=access.token,
         expires_in=access.expires_in,
-        refresh_token=deps.refresh_tokens.mint(row.id, generation, row.refresh_nonce),
+        refresh_token=svc.refresh_tokens.mint(row.id, generation, row.refresh_nonce),
         scope=scope,
         session_id=row.id,
     )
@@ -79,7 +68,7 @@ def _pair(
 
 async def start_session(
     session: AsyncSession,
-    deps: AccountDeps,
+    svc: Services,
     *,
     user: User,
     scope: str,
@@ -88,7 +77,7 @@ async def start_session(
     now: datetime,
 ) -> TokenPair:
     """A new session (refresh-token family) at generation 0, and its first pair."""
-    policy = deps.policy
+    policy = svc.policy
     expires_at = now + policy.session_max_ttl
     row = await session_queries.insert_session(
         session,
@@ -102,30 +91,42 @@ async def start_session(
         ip=origin.ip,
         user_agent=origin.user_agent,
     )
-    return _pair(deps, row, user, 0, scope)
+    return _pair(svc, row, user, 0, scope)
 
 
 async def refresh_session(
-    session: AsyncSession,
-    deps: AccountDeps,
+    svc: Services,
     *,
     refresh_token: str,
     scope: str | None,
     client_id: str | None,
     origin: Origin,
 ) -> TokenPair:
-    """Rotate `refresh_token` into a new pair.
+    """Rotate `refresh_token` into a new pair, in one unit of work.
 
     Raises:
         InvalidRefreshToken: not ours, unknown, expired, revoked, or the user cannot sign in.
-        RefreshTokenReused: a genuine but superseded token; the session is now ended.
-        ScopeNotGranted: `scope` asks for more than the session holds.
+        RefreshTokenReused: a genuine but superseded token; the session is now ended (and
+            that revocation is committed before the error reaches the caller).
+        InvalidScope: `scope` asks for more than the session holds.
     """
-    codec, now = deps.refresh_tokens, deps.clock.now()
     try:
-        parsed = codec.parse(refresh_token)
+        parsed = svc.refresh_tokens.parse(refresh_token)
     except MalformedRefreshToken:
         raise InvalidRefreshToken from None
+    async with unit_of_work(svc.sessionmaker) as session:
+        return await _rotate(session, svc, parsed, scope, client_id, origin)
+
+
+async def _rotate(
+    session: AsyncSession,
+    svc: Services,
+    parsed: ParsedRefreshToken,
+    scope: str | None,
+    client_id: str | None,
+    origin: Origin,
+) -> TokenPair:
+    codec, now = svc.refresh_tokens, svc.clock.now()
     found = await session_queries.get_with_user(session, parsed.session_id)
     if found is None:
         raise InvalidRefreshToken
@@ -148,7 +149,7 @@ async def refresh_session(
             row.id,
             from_generation=generation,
             now=now,
-            idle_expires_at=min(now + deps.policy.refresh_idle_ttl, row.expires_at),
+            idle_expires_at=min(now + svc.policy.refresh_idle_ttl, row.expires_at),
             ip=origin.ip,
             user_agent=origin.user_agent,
         )
@@ -162,15 +163,15 @@ async def refresh_session(
                 **origin.fields(),
                 data={"generation": generation + 1},
             )
-            return _pair(deps, row, user, generation + 1, access_scope)
+            return _pair(svc, row, user, generation + 1, access_scope)
         # Lost the race: read what the winner committed (PostgreSQL waited for it).
         reread = await session_queries.get(session, parsed.session_id)
         if reread is None or reread.revoked_at is not None:
             raise InvalidRefreshToken
         row = reread
 
-    if generation == row.refresh_generation - 1 and _within_grace(row, now, deps):
-        return _pair(deps, row, user, row.refresh_generation, access_scope)
+    if generation == row.refresh_generation - 1 and _within_grace(row, now, svc):
+        return _pair(svc, row, user, row.refresh_generation, access_scope)
     if generation > row.refresh_generation:
         raise InvalidRefreshToken  # never issued by this row's history (a restored backup?)
 
@@ -187,8 +188,8 @@ async def refresh_session(
     raise RefreshTokenReused
 
 
-def _within_grace(row: UserSession, now: datetime, deps: AccountDeps) -> bool:
-    grace = deps.policy.refresh_reuse_grace
+def _within_grace(row: UserSession, now: datetime, svc: Services) -> bool:
+    grace = svc.policy.refresh_reuse_grace
     if not grace or row.refreshed_at is None:
         return False
     return now - row.refreshed_at <= grace

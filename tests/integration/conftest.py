@@ -23,17 +23,24 @@ from identity.config import Settings
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine, create_sessionmaker
-from identity.http.context import AppContext
+from identity.services.container import Services
 from tests.conftest import make_settings
 
 BASE_URL = "http://identity.test"
-_APPS: dict[int, Starlette] = {}
 
 
-def app_ctx(client: httpx.AsyncClient) -> AppContext:
-    """The running app's context behind a client made by `make_client`."""
-    ctx: AppContext = _APPS[id(client)].state.ctx
-    return ctx
+class AppClient(httpx.AsyncClient):
+    """An HTTP client bound to one running app, which tests may also reach into."""
+
+    def __init__(self, app: Starlette, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.settings = settings
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +82,7 @@ AppFactory = Callable[..., Any]
 @pytest.fixture
 async def make_client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[Callable[..., Any]]:
     """`await make_client(**settings_overrides)` → a client on a fresh app, lifespan running."""
-    stack: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+    stack: list[tuple[LifespanManager, AppClient]] = []
 
     async def factory(
         *,
@@ -83,7 +90,7 @@ async def make_client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[C
         app_engine: AsyncEngine | None = None,
         raise_app_exceptions: bool = True,
         **overrides: Any,
-    ) -> httpx.AsyncClient:
+    ) -> AppClient:
         settings = make_settings(str(engine.url.render_as_string(hide_password=False)), **overrides)
         app: Starlette = create_app(settings, engine=app_engine or engine, clock=clock)
         manager = LifespanManager(app)
@@ -91,19 +98,17 @@ async def make_client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[C
         transport = httpx.ASGITransport(
             app=manager.app, client=(client_ip, 51234), raise_app_exceptions=raise_app_exceptions
         )
-        client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+        client = AppClient(app, settings, transport=transport, base_url=BASE_URL)
         stack.append((manager, client))
-        _APPS[id(client)] = app
         return client
 
     yield factory
     for manager, client in reversed(stack):
-        _APPS.pop(id(client), None)
         await client.aclose()
         await manager.__aexit__(None, None, None)
 
 
 @pytest.fixture
-async def client(make_client: Callable[..., Any]) -> httpx.AsyncClient:
-    result: httpx.AsyncClient = await make_client()
+async def client(make_client: Callable[..., Any]) -> AppClient:
+    result: AppClient = await make_client()
     return result

@@ -1,4 +1,4 @@
-"""Bad input at /token, /refresh and /register gets the clear 4xx of DESIGN §7, never a 500,
+"""Bad input at /token, /refresh and /register gets a clear 4xx, never a 500,
 and writes nothing."""
 
 from __future__ import annotations

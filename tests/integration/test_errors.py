@@ -1,4 +1,4 @@
-"""The error envelope of DESIGN §7 for routing errors, bodies and unexpected failures."""
+"""The error envelope for routing errors, bodies and unexpected failures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hash pool (DESIGN §5): hashing runs off the event loop, at most `hash_concurrency` at
+"""The hash pool: hashing runs off the event loop, at most `hash_concurrency` at
 a time, and holds no database connection or lock, so a login flood does not starve /me or
 refresh."""
 
@@ -10,11 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpx
 
 from identity.crypto.passwords import PasswordHasher
 from tests.factories import PASSWORD, bearer, login, password_grant, refresh_grant, register
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 HASH_SECONDS = 1.0
 
@@ -22,11 +21,11 @@ HASH_SECONDS = 1.0
 async def test_login_flood_is_bounded_and_does_not_starve_other_requests(
     make_client: Callable[..., Any],
 ) -> None:
-    client: httpx.AsyncClient = await make_client(hash_concurrency=2)
+    client: AppClient = await make_client(hash_concurrency=2)
     await register(client)
     tokens = await login(client)
 
-    hasher: PasswordHasher = app_ctx(client).accounts.hashing.hasher
+    hasher: PasswordHasher = client.services.hashing.hasher
     real_verify = hasher.verify
     guard = threading.Lock()
     in_flight, peak, finished = 0, 0, 0

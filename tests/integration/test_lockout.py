@@ -1,4 +1,4 @@
-"""Lockout (DESIGN §5): consecutive failures lock once, end the sessions, and only the unlock
+"""Lockout: consecutive failures lock once, end the sessions, and only the unlock
 service lifts it; counting is atomic under parallel guesses."""
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from identity.db import users as user_queries
-from identity.db.uow import unit_of_work
-from identity.services.lockout import unlock_account
+from identity.services.accounts import unlock_by_email
 from identity.services.origin import Origin
 from tests.factories import (
     OTHER_PASSWORD,
@@ -27,23 +25,19 @@ from tests.factories import (
     sessions_of,
     user_row,
 )
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 WRONG = "definitely not the password"
 
 
-async def unlock(client: httpx.AsyncClient, email: str) -> bool:
-    ctx = app_ctx(client)
-    async with unit_of_work(ctx.sessionmaker) as session:
-        user = await user_queries.get_live_by_email(session, email)
-        assert user is not None
-        return await unlock_account(
-            session, user, actor_id=None, origin=Origin(), now=ctx.clock.now(), via="test"
-        )
+async def unlock(client: AppClient, email: str) -> bool:
+    found = await unlock_by_email(client.services, email, origin=Origin(), via="test")
+    assert found is not None
+    return found[1]
 
 
 async def test_threshold_locks_and_ends_sessions(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     tokens = await login(client)
@@ -132,7 +126,7 @@ async def test_every_spelling_counts_toward_one_account(
 
 @pytest.mark.postgres
 async def test_parallel_guesses_lock_exactly_once(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await register(client)
     threshold = 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from identity.clock import FixedClock
 from identity.db.models import UserSession
 from tests.factories import bearer, events, login, register
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 
-async def test_me_returns_the_profile(client: httpx.AsyncClient) -> None:
+async def test_me_returns_the_profile(client: AppClient) -> None:
     user = await register(client, "Alice@Example.com", display_name="Alice")
     tokens = await login(client)
     r = await client.get("/me", headers=bearer(tokens))
@@ -28,7 +27,7 @@ async def test_me_returns_the_profile(client: httpx.AsyncClient) -> None:
 
 
 async def test_patch_me_updates_the_display_name(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await register(client, display_name="Alice")
     tokens = await login(client)
@@ -54,7 +53,7 @@ async def test_patch_me_updates_the_display_name(
     assert bad.status_code == 400
 
 
-async def test_missing_token_is_a_bare_challenge(client: httpx.AsyncClient) -> None:
+async def test_missing_token_is_a_bare_challenge(client: AppClient) -> None:
     endpoints = [
         ("GET", "/me"),
         ("PATCH", "/me"),
@@ -83,23 +82,21 @@ async def test_missing_token_is_a_bare_challenge(client: httpx.AsyncClient) -> N
         "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
     ],
 )
-async def test_bad_tokens_are_invalid_token(client: httpx.AsyncClient, authorization: str) -> None:
+async def test_bad_tokens_are_invalid_token(client: AppClient, authorization: str) -> None:
     r = await client.get("/me", headers={"Authorization": authorization})
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_token"
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
 
 
-async def test_scheme_is_case_insensitive(client: httpx.AsyncClient) -> None:
+async def test_scheme_is_case_insensitive(client: AppClient) -> None:
     await register(client)
     tokens = await login(client)
     r = await client.get("/me", headers={"Authorization": f"bearer {tokens['access_token']}"})
     assert r.status_code == 200
 
 
-async def test_expired_access_token_is_refused(
-    client: httpx.AsyncClient, clock: FixedClock
-) -> None:
+async def test_expired_access_token_is_refused(client: AppClient, clock: FixedClock) -> None:
     await register(client)
     tokens = await login(client)
     clock.advance(600 + 31)  # TTL plus the leeway
@@ -107,13 +104,13 @@ async def test_expired_access_token_is_refused(
 
 
 async def test_token_of_an_ended_or_foreign_session_is_refused(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     alice = await register(client)
     await register(client, "bob@example.com")
     alice_tokens = await login(client)
     bob_tokens = await login(client, "bob@example.com")
-    ctx = app_ctx(client)
+    ctx = client.services
     bob_sid = ctx.access_tokens.check(bob_tokens["access_token"]).sid
 
     # A validly signed token naming Alice but Bob's session (a confused-deputy check).
@@ -138,7 +135,7 @@ async def test_token_of_an_ended_or_foreign_session_is_refused(
     assert "ended" in r.json()["error_description"]
 
 
-async def test_wrong_method_on_me_lists_both_methods(client: httpx.AsyncClient) -> None:
+async def test_wrong_method_on_me_lists_both_methods(client: AppClient) -> None:
     r = await client.put("/me", json={})
     assert r.status_code == 405
     allowed = {m.strip() for m in r.headers["allow"].split(",")}

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from identity.metrics import Metrics
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+async def scrape(client: AppClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a scrape, keyed by (sample name, sorted labels)."""
     r = await client.get("/metrics")
     assert r.status_code == 200, r.text
@@ -30,7 +29,7 @@ def requests_of(samples: dict[Any, float], method: str, route: str, status_class
     return samples.get(("identity_http_requests_total", labels), 0.0)
 
 
-async def test_counts_each_request_by_route_and_status_class(client: httpx.AsyncClient) -> None:
+async def test_counts_each_request_by_route_and_status_class(client: AppClient) -> None:
     before = await scrape(client)
     assert requests_of(before, "GET", "/healthz", "2xx") == 0
     for _ in range(3):
@@ -45,7 +44,7 @@ async def test_counts_each_request_by_route_and_status_class(client: httpx.Async
 
 
 async def test_prometheus_content_type_and_openmetrics_on_request(
-    client: httpx.AsyncClient,
+    client: AppClient,
 ) -> None:
     r = await client.get("/metrics")
     assert r.headers["content-type"] == PROMETHEUS_TEXT
@@ -57,7 +56,7 @@ async def test_prometheus_content_type_and_openmetrics_on_request(
 
 
 async def test_labels_never_hold_raw_paths_query_strings_or_tokens(
-    client: httpx.AsyncClient,
+    client: AppClient,
 ) -> None:
     secret = "tok_Sup3rSecretValue"
     await client.get(
@@ -83,7 +82,7 @@ async def test_labels_never_hold_raw_paths_query_strings_or_tokens(
     assert routes <= {"/healthz", "/.well-known/jwks.json", "/metrics", "unmatched"}
 
 
-async def test_build_info_uptime_and_process_metrics(client: httpx.AsyncClient) -> None:
+async def test_build_info_uptime_and_process_metrics(client: AppClient) -> None:
     samples = await scrape(client)
     info = [labels for (name, labels) in samples if name == "identity_build_info"]
     assert len(info) == 1
@@ -98,11 +97,11 @@ async def test_each_app_has_its_own_registry(make_client: Callable[..., Any]) ->
     await first.get("/healthz")
     assert requests_of(await scrape(first), "GET", "/healthz", "2xx") == 2
     assert requests_of(await scrape(second), "GET", "/healthz", "2xx") == 0
-    assert app_ctx(first).metrics is not app_ctx(second).metrics
+    assert first.services.metrics is not second.services.metrics
 
 
-async def test_features_can_add_metrics_to_the_app_registry(client: httpx.AsyncClient) -> None:
-    metrics: Metrics = app_ctx(client).metrics
+async def test_features_can_add_metrics_to_the_app_registry(client: AppClient) -> None:
+    metrics: Metrics = client.services.metrics
     logins = metrics.counter("identity_logins", "Password logins by outcome.", ["outcome"])
     assert metrics.counter("identity_logins", "Password logins by outcome.", ["outcome"]) is logins
     logins.labels("succeeded").inc()

@@ -242,7 +242,7 @@ def validate(case: Case[Any], response: httpx.Response) -> None:
 
 
 def assert_error_envelope(response: httpx.Response) -> None:
-    """DESIGN §7: every 4xx is a JSON `{error, error_description}` with a snake_case code."""
+    """Every 4xx is a JSON `{error, error_description}` with a snake_case code."""
     if not 400 <= response.status_code < 500:
         return
     assert response.headers.get("content-type") == "application/json", response.headers

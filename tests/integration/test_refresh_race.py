@@ -1,4 +1,4 @@
-"""Parallel refreshes with one token never yield two live branches (DESIGN §3).
+"""Parallel refreshes with one token never yield two live branches.
 
 Twenty requests race in one app on one connection pool, so the database arbitrates: on
 PostgreSQL the losers of the compare-and-swap wait for the winner's commit and re-read.

@@ -1,5 +1,5 @@
 """After a full flow, neither the database (beyond hashes) nor the logs hold the password or
-any issued token (DESIGN §6: never store a password or a whole token)."""
+any issued token (never store a password or a whole token)."""
 
 from __future__ import annotations
 

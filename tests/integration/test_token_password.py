@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import bcrypt
-import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,7 +27,7 @@ from tests.factories import (
     sessions_of,
     user_row,
 )
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 INVALID_GRANT = {
     "error": "invalid_grant",
@@ -37,7 +36,7 @@ INVALID_GRANT = {
 
 
 async def test_success_is_an_rfc6749_token_response(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     r = await password_grant(
@@ -57,9 +56,9 @@ async def test_success_is_an_rfc6749_token_response(
     assert body["scope"] == "profile read"
     assert re.fullmatch(r"rt_[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}", body["refresh_token"])
 
-    claims = app_ctx(client).access_tokens.check(body["access_token"])
+    claims = client.services.access_tokens.check(body["access_token"])
     assert claims.sub == user["id"]
-    assert claims.scope == "profile read"
+    assert claims.claims["scope"] == "profile read"
     assert claims.client_id == "web-app"
 
     (row,) = await sessions_of(sessionmaker, user["id"])
@@ -81,7 +80,7 @@ async def test_success_is_an_rfc6749_token_response(
 
 
 async def test_every_refusal_is_identical_and_costs_one_hash(
-    client: httpx.AsyncClient,
+    client: AppClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -101,7 +100,7 @@ async def test_every_refusal_is_identical_and_costs_one_hash(
         )
         await s.commit()
 
-    hasher: PasswordHasher = app_ctx(client).accounts.hashing.hasher
+    hasher: PasswordHasher = client.services.hashing.hasher
     verifications: list[str] = []
     real_verify = hasher.verify
 
@@ -145,7 +144,7 @@ async def test_every_refusal_is_identical_and_costs_one_hash(
 
 
 async def test_legacy_bcrypt_user_logs_in_and_is_upgraded(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     legacy = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     assert legacy.startswith("$2b$")
@@ -163,7 +162,7 @@ async def test_legacy_bcrypt_user_logs_in_and_is_upgraded(
 
 
 async def test_wrong_password_on_a_legacy_user_keeps_its_hash(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     legacy = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     await insert_user(sessionmaker, email="old@example.com", password_hash=legacy)
@@ -173,7 +172,7 @@ async def test_wrong_password_on_a_legacy_user_keeps_its_hash(
 
 
 async def test_corrupt_stored_hash_is_a_refusal_not_a_500(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await insert_user(sessionmaker, email="odd@example.com", password_hash="{SSHA}abcdef")
     r = await password_grant(client, "odd@example.com", PASSWORD)
@@ -182,7 +181,7 @@ async def test_corrupt_stored_hash_is_a_refusal_not_a_500(
 
 
 async def test_success_resets_the_failure_count(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await register(client)
     for _ in range(3):
@@ -193,7 +192,7 @@ async def test_success_resets_the_failure_count(
 
 
 async def test_each_login_is_its_own_session(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     first, second = await login(client), await login(client)

@@ -1,4 +1,4 @@
-"""Refresh rotation (DESIGN §3): compare-and-swap, the grace replay, reuse detection,
+"""Refresh rotation: compare-and-swap, the grace replay, reuse detection,
 idle and absolute expiry, and tokens we did not issue."""
 
 from __future__ import annotations
@@ -8,19 +8,18 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from identity.clock import FixedClock
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, events, login, refresh_grant, register, sessions_of
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 INVALID_GRANT = "invalid_grant"
 
 
-async def refreshed(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+async def refreshed(client: AppClient, token: str) -> dict[str, Any]:
     r = await refresh_grant(client, token)
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
@@ -28,7 +27,7 @@ async def refreshed(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
     return body
 
 
-async def refused(client: httpx.AsyncClient, token: str, *, via: str = "/token") -> None:
+async def refused(client: AppClient, token: str, *, via: str = "/token") -> None:
     if via == "/token":
         r = await refresh_grant(client, token)
     else:
@@ -40,7 +39,7 @@ async def refused(client: httpx.AsyncClient, token: str, *, via: str = "/token")
 
 
 async def test_rotation_issues_a_new_pair_each_time(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     rt0 = (await login(client, scope="read write"))["refresh_token"]
@@ -61,7 +60,7 @@ async def test_rotation_issues_a_new_pair_each_time(
 
 
 async def test_replaying_the_predecessor_within_grace_returns_the_same_successor(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     user = await register(client)
     rt0 = (await login(client))["refresh_token"]
@@ -78,7 +77,7 @@ async def test_replaying_the_predecessor_within_grace_returns_the_same_successor
 
 
 async def test_reuse_revokes_the_session_and_spares_the_others(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     other = await login(client)
@@ -104,7 +103,7 @@ async def test_reuse_revokes_the_session_and_spares_the_others(
 
 
 async def test_replaying_the_predecessor_after_grace_is_reuse(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     await register(client)
     rt0 = (await login(client))["refresh_token"]
@@ -157,11 +156,11 @@ async def test_absolute_lifetime_caps_the_session(
 
 
 async def test_tokens_we_did_not_issue_change_nothing(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
     tokens = await login(client)
-    sid = uuid.UUID(app_ctx(client).access_tokens.check(tokens["access_token"]).sid)
+    sid = uuid.UUID(client.services.access_tokens.check(tokens["access_token"]).sid)
     sid_b64 = base64.urlsafe_b64encode(sid.bytes).rstrip(b"=").decode()
     forged_mac = base64.urlsafe_b64encode(b"\x00" * 32).rstrip(b"=").decode()
     # The session id is public (the `sid` claim): a made-up MAC must not trigger reuse revocation.
@@ -192,7 +191,7 @@ async def test_a_rotated_server_secret_keeps_sessions_alive(
     await refused(old, successor)
 
 
-async def test_scope_can_narrow_but_never_widen(client: httpx.AsyncClient) -> None:
+async def test_scope_can_narrow_but_never_widen(client: AppClient) -> None:
     await register(client)
     token = (await login(client, scope="read write"))["refresh_token"]
     r = await client.post(
@@ -200,8 +199,8 @@ async def test_scope_can_narrow_but_never_widen(client: httpx.AsyncClient) -> No
     )
     assert r.status_code == 200, r.text
     assert r.json()["scope"] == "read"
-    claims = app_ctx(client).access_tokens.check(r.json()["access_token"])
-    assert claims.scope == "read"
+    claims = client.services.access_tokens.check(r.json()["access_token"])
+    assert claims.claims["scope"] == "read"
     wider = await client.post(
         "/token",
         data={
@@ -216,7 +215,7 @@ async def test_scope_can_narrow_but_never_widen(client: httpx.AsyncClient) -> No
     assert (await refreshed(client, r.json()["refresh_token"]))["scope"] == "read write"
 
 
-async def test_refresh_is_bound_to_its_client(client: httpx.AsyncClient) -> None:
+async def test_refresh_is_bound_to_its_client(client: AppClient) -> None:
     await register(client)
     token = (await login(client, client_id="mobile"))["refresh_token"]
     r = await client.post(
@@ -232,7 +231,7 @@ async def test_refresh_is_bound_to_its_client(client: httpx.AsyncClient) -> None
 
 
 async def test_disabled_user_cannot_refresh(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     from sqlalchemy import update
 
@@ -259,7 +258,7 @@ async def test_disabled_user_cannot_refresh(
     ],
 )
 async def test_refresh_endpoint_bad_input_is_invalid_request(
-    client: httpx.AsyncClient, content: bytes, content_type: str
+    client: AppClient, content: bytes, content_type: str
 ) -> None:
     r = await client.post("/refresh", content=content, headers={"Content-Type": content_type})
     assert r.status_code == 400, r.text

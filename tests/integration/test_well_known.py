@@ -6,17 +6,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from identity.crypto.keys import PRIVATE_MEMBERS
-from tests.integration.conftest import app_ctx
+from tests.integration.conftest import AppClient
 
 
 async def test_jwks_publishes_current_and_next_public_keys_only(
-    client: httpx.AsyncClient,
+    client: AppClient,
 ) -> None:
     r = await client.get("/.well-known/jwks.json")
     assert r.status_code == 200
@@ -29,10 +28,10 @@ async def test_jwks_publishes_current_and_next_public_keys_only(
         assert key["use"] == "sig"
         assert key["alg"] == "ES256"
         assert key["kid"]
-    assert keys[0]["kid"] == app_ctx(client).keys.ring.snapshot.signing.kid
+    assert keys[0]["kid"] == client.services.keys.ring.snapshot.signing.kid
 
 
-async def test_jwks_etag_and_304(client: httpx.AsyncClient) -> None:
+async def test_jwks_etag_and_304(client: AppClient) -> None:
     first = await client.get("/.well-known/jwks.json")
     etag = first.headers["etag"]
     again = await client.get("/.well-known/jwks.json", headers={"If-None-Match": etag})
@@ -83,7 +82,7 @@ async def test_discovery_is_truthful_and_matches_token_issuer(
         for name in dir(metadata):
             if name.startswith("validate_") and name != "validate_response_types_supported":
                 getattr(metadata, name)()
-    ctx = app_ctx(client)
+    ctx = client.services
     issued = ctx.access_tokens.issue(
         user_id=uuid.uuid4(), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
     )

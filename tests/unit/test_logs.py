@@ -3,8 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from identity.http.middleware import request_id_var
-from identity.logs import JsonFormatter
+from identity.logs import JsonFormatter, request_id_var
 
 
 def record(**extra: object) -> logging.LogRecord:

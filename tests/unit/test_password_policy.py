@@ -1,4 +1,4 @@
-"""DESIGN §5 password policy: bounds, no composition rules, weak passwords refused, all reasons."""
+"""The password policy: bounds, no composition rules, weak passwords refused, all reasons."""
 
 from __future__ import annotations
 

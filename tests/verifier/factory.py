@@ -75,7 +75,7 @@ def jwks_response(
 
 
 def claims(now: float = NOW, **overrides: Any) -> dict[str, Any]:
-    """Claims of a good access token (DESIGN §3); `name=None` removes a claim."""
+    """Claims of a good access token; `name=None` removes a claim."""
     values: dict[str, Any] = {
         "iss": ISSUER,
         "sub": "5d1c3f9e-5f0b-4c3e-9d55-1f6a0c2b7e11",

@@ -13,9 +13,7 @@ import pytest
 
 from identity.clock import FixedClock
 from identity.verifier import InvalidToken, InvalidTokenReason, Verifier
-from tests.integration.conftest import BASE_URL, app_ctx
-
-pytestmark = pytest.mark.anyio  # see test_jwks_cache.py
+from tests.integration.conftest import BASE_URL
 
 JWKS_URL = f"{BASE_URL}/.well-known/jwks.json"
 DISCOVERY_URL = f"{BASE_URL}/.well-known/openid-configuration"
@@ -23,7 +21,7 @@ DISCOVERY_URL = f"{BASE_URL}/.well-known/openid-configuration"
 
 def verifier_for(client: httpx.AsyncClient, clock: FixedClock, **overrides: Any) -> Verifier:
     """A sibling's verifier whose HTTP goes to the app and whose time is the app's."""
-    settings = app_ctx(client).settings
+    settings = client.settings
     values: dict[str, Any] = {
         "jwks_url": JWKS_URL,
         "algorithms": [settings.signing_alg],
@@ -45,7 +43,7 @@ def issue(client: httpx.AsyncClient, **claims: Any) -> tuple[str, dict[str, Any]
         "client_id": None,
         **claims,
     }
-    return app_ctx(client).access_tokens.issue(**values).token, values
+    return client.services.access_tokens.issue(**values).token, values
 
 
 class CountingJWKS:
@@ -72,7 +70,7 @@ async def test_the_apps_tokens_verify(
 
     verified = await verifier.verify(token)
 
-    settings = app_ctx(client).settings
+    settings = client.settings
     assert verified.sub == str(issued["user_id"])
     assert verified.sid == str(issued["session_id"])
     assert verified.scopes == {"orders:read", "profile"}
@@ -94,7 +92,7 @@ async def test_the_apps_tokens_are_refused_once_expired_or_for_another_audience(
 ) -> None:
     token, _ = issue(client)
     elsewhere = Verifier(
-        app_ctx(client).settings.issuer,
+        client.settings.issuer,
         "billing",
         JWKS_URL,
         http_client=client,
@@ -117,8 +115,8 @@ async def verify_through_rotations(
     """Every 20 s of app time for 30 minutes: rotate when the app allows it (the operator
     asks at every step), issue a token, verify every token still live. Returns the kids
     that signed, in order, and the number of verifications."""
-    ctx = app_ctx(client)
-    ttl = ctx.settings.access_token_ttl
+    ctx = client.services
+    ttl = client.settings.access_token_ttl
     live: list[tuple[str, Any]] = []  # (token, exp)
     signers: list[str] = []
     verifications = 0
@@ -180,7 +178,7 @@ async def test_a_verifier_that_ignores_max_age_fails_across_rotations(
 async def test_an_emergency_rotation_is_picked_up_by_the_unknown_kid_refetch(
     client: httpx.AsyncClient, clock: FixedClock
 ) -> None:
-    ctx = app_ctx(client)
+    ctx = client.services
     jwks = CountingJWKS(client)
     verifier = verifier_for(client, clock, refetch_interval=30)
     old_token, _ = issue(client)

@@ -1,4 +1,4 @@
-"""The JWKS cache of DESIGN §9, against a respx-mocked JWKS endpoint and a fake clock."""
+"""The JWKS cache, against a respx-mocked JWKS endpoint and a fake clock."""
 
 from __future__ import annotations
 
@@ -22,10 +22,6 @@ from tests.verifier.factory import (
     make_key,
     sign,
 )
-
-# Marked here, at collection, and not only by tests/conftest.py's modifyitems hook: anyio's
-# plugin rebuilds late-marked async items without their parametrize values.
-pytestmark = pytest.mark.anyio
 
 MakeVerifier = Callable[..., Verifier]
 

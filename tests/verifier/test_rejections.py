@@ -32,7 +32,6 @@ from tests.verifier.factory import (
     without_alg,
 )
 
-pytestmark = pytest.mark.anyio  # see test_jwks_cache.py
 R = InvalidTokenReason
 
 

@@ -27,8 +27,6 @@ from identity.verifier.starlette import (
 )
 from tests.verifier.factory import JWKS_URL, NOW, PrivateKey, claims, make_key, sign
 
-pytestmark = pytest.mark.anyio  # see test_jwks_cache.py
-
 
 async def public(request: Request) -> JSONResponse:
     token = await optional_user(request)

@@ -1,4 +1,4 @@
-"""Per-client-IP throttling of `/token` and `/register` (DESIGN §5): 429 with Retry-After.
+"""Per-client-IP throttling of `/token` and `/register`: `RateLimited` (429, Retry-After).
 
 GCRA (a token bucket kept as one timestamp per key): `limit` requests may arrive at once,
 then one per `period / limit`. State lives in this process's memory, so with W workers
@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from identity.http.errors import TooManyRequests
+from identity.errors import RateLimited
 
 # Enough for a large flood of distinct addresses, small enough (~100 bytes each) to not
 # matter; when full, the least recently seen key is forgotten first.
@@ -68,7 +68,7 @@ class RateLimiter:
         """Count one request from `ip` against `rule`.
 
         Raises:
-            TooManyRequests: over the rate; carries Retry-After in whole seconds.
+            RateLimited: over the rate; carries Retry-After in whole seconds.
         """
         if not self.enabled:
             return
@@ -80,7 +80,7 @@ class RateLimiter:
         # is not exactly `period` in floating point, which refused first requests at limit 1.
         backlog = tat - now
         if backlog > rate.period + _EPSILON:
-            raise TooManyRequests(math.ceil(backlog - rate.period))
+            raise RateLimited(math.ceil(backlog - rate.period))
         self._tat[slot] = tat
         self._tat.move_to_end(slot)
         self._forget(now)
