@@ -42,9 +42,10 @@ test-pg: install ## the suite on the local PostgreSQL (database identity_test)
 e2e: install ## tests that start uvicorn on 127.0.0.1
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
-lint: install ## ruff format --check and ruff check
+lint: install ## ruff format --check, ruff check and the import contracts
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 fmt: install ## format and autofix
 	$(BIN)/ruff format .
