@@ -116,7 +116,14 @@ def test_no_secret_is_baked_into_the_image(stages: list[Stage]) -> None:
 
 def test_dockerignore_admits_only_what_the_image_needs() -> None:
     patterns = dockerignore_patterns()
-    for needed in ("pyproject.toml", "uv.lock", "README.md", "alembic.ini", "alembic/env.py"):
+    for needed in (
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        "LICENSE",
+        "alembic.ini",
+        "alembic/env.py",
+    ):
         assert in_build_context(needed, patterns), needed
         assert (ROOT / needed).exists(), needed
     assert in_build_context("identity/app.py", patterns)
