@@ -21,15 +21,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     uv sync --frozen --no-dev --no-install-project
-COPY pyproject.toml uv.lock README.md LICENSE alembic.ini ./
-COPY alembic ./alembic
+COPY pyproject.toml uv.lock README.md LICENSE ./
+# The migrations are part of the package (identity/migrations).
 COPY identity ./identity
-# The project itself stays an editable install on purpose: `identity migrate` finds
-# alembic.ini and alembic/ next to the package (identity/db/migrations.py), so the
-# runtime image keeps the same /app layout.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev \
-    && /app/.venv/bin/python -m compileall -q /app/identity /app/alembic
+    && /app/.venv/bin/python -m compileall -q /app/identity
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 identity \

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+import identity
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine
@@ -51,8 +52,17 @@ async def test_upgrade_downgrade_upgrade_then_no_drift(scratch_database_url: str
 
 
 def test_revision_files_are_dated() -> None:
-    versions = Path(migrations.PROJECT_ROOT, "alembic", "versions")
+    versions = Path(migrations.script_location(), "versions")
     files = sorted(p.name for p in versions.glob("*.py"))
     assert files
     for name in files:
         assert name[:16].replace("-", "").replace("_", "").isdigit(), name
+
+
+def test_scripts_are_found_inside_the_installed_package() -> None:
+    """A wheel has no checkout around it: env.py and versions/ ship in identity/migrations."""
+    location = Path(migrations.script_location())
+    assert location == Path(identity.__file__).parent / "migrations"
+    assert (location / "env.py").is_file()
+    assert (location / "script.py.mako").is_file()
+    assert migrations.alembic_config("sqlite://").config_file_name is None  # no alembic.ini

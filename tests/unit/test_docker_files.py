@@ -80,12 +80,12 @@ def test_runtime_stage_runs_as_a_numeric_non_root_user_without_uv(stages: list[S
 
 
 def test_migrations_ship_with_the_package(stages: list[Stage]) -> None:
-    """`identity migrate` reads alembic.ini and alembic/ next to the package directory."""
+    """`identity migrate` finds its scripts inside the package (identity/migrations)."""
     build = next(s for s in stages if s.name == "build")
     copied = " ".join(i.args for i in build.all("COPY"))
-    for needed in ("alembic.ini", "alembic", "identity", "pyproject.toml", "uv.lock"):
+    for needed in ("identity", "pyproject.toml", "uv.lock"):
         assert re.search(rf"(^|\s){re.escape(needed)}(\s|$)", copied), needed
-    assert not any("--no-editable" in i.args for i in build.all("RUN"))
+    assert "alembic" not in copied
 
 
 def test_healthcheck_probes_healthz_with_the_standard_library(stages: list[Stage]) -> None:
@@ -121,11 +121,14 @@ def test_dockerignore_admits_only_what_the_image_needs() -> None:
         "uv.lock",
         "README.md",
         "LICENSE",
-        "alembic.ini",
-        "alembic/env.py",
+        "identity/migrations/env.py",
+        "identity/migrations/script.py.mako",
     ):
         assert in_build_context(needed, patterns), needed
         assert (ROOT / needed).exists(), needed
+    versions = list((ROOT / "identity/migrations/versions").glob("*.py"))
+    assert versions
+    assert all(in_build_context(str(v.relative_to(ROOT)), patterns) for v in versions)
     assert in_build_context("identity/app.py", patterns)
     for private in (
         ".env",
@@ -135,6 +138,7 @@ def test_dockerignore_admits_only_what_the_image_needs() -> None:
         ".git/config",
         ".venv/bin/python",
         "tests/conftest.py",
+        "alembic.ini",
         "identity/__pycache__/app.cpython-311.pyc",
     ):
         assert not in_build_context(private, patterns), private
