@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Robot Overlord Identity: `docker build -t robot-overlord-identity .` (docs/operations.md).
-# Build stage: uv installs exactly what uv.lock pins (no dev tools) into /app/.venv.
-# Runtime stage: the slim Python base, that venv and the source, no uv, a non-root user.
+# Build stage: uv installs exactly what uv.lock pins (no dev tools) into /app/.venv, then
+# builds the project's wheel (`uv build`, the wheel CI's .ci/wheel_smoke.py tests) and
+# installs it there.
+# Runtime stage: the slim Python base and that venv only (no source tree, no uv), a non-root user.
 # No secret is baked in: every IDENTITY_* setting comes from the environment at run time.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -15,29 +17,31 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
-WORKDIR /app
+# The source stays in this stage; only /app/.venv reaches the image.
+WORKDIR /src
 # Dependencies first, in their own layer: it changes only when uv.lock does.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     uv sync --frozen --no-dev --no-install-project
-COPY pyproject.toml uv.lock README.md alembic.ini ./
-COPY alembic ./alembic
+# What the wheel is built from: the package (migrations included) and its metadata files.
+COPY pyproject.toml README.md LICENSE ./
 COPY identity ./identity
-# The project itself stays an editable install on purpose: `identity migrate` finds
-# alembic.ini and alembic/ next to the package (identity/db/migrations.py), so the
-# runtime image keeps the same /app layout.
+# The project as a wheel, like any dependency: --no-deps, so every dependency is the one
+# uv.lock pinned above, and `uv pip check` fails the build if the lock lacks one it needs.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev \
-    && /app/.venv/bin/python -m compileall -q /app/identity /app/alembic
+    uv build --wheel --out-dir /tmp/dist \
+    && uv pip install --python /app/.venv/bin/python --no-deps /tmp/dist/*.whl \
+    && uv pip check --python /app/.venv/bin/python
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 identity \
     && useradd --system --uid 10001 --gid identity --home-dir /var/lib/identity \
         --no-create-home --shell /usr/sbin/nologin identity \
     && install -d -o identity -g identity -m 0750 /var/lib/identity
-# Code and venv stay owned by root, so the service cannot rewrite itself.
-COPY --from=build /app /app
+# The venv holds the installed wheel; it stays owned by root, so the service cannot
+# rewrite itself.
+COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1

@@ -57,8 +57,9 @@ typecheck: install ## mypy (strict on identity/)
 migrate: install ## apply migrations to IDENTITY_DATABASE_URL (default ./identity.db)
 	$(BIN)/identity migrate upgrade head
 
-migrations-check: install ## upgrade head, then alembic check for drift
-	$(BIN)/alembic upgrade head && $(BIN)/alembic check
+# Through the CLI, so the database is the one the service's settings name (env.py reads none).
+migrations-check: install ## upgrade IDENTITY_DATABASE_URL to head, then check the models for drift
+	$(BIN)/identity migrate upgrade head && $(BIN)/identity migrate check
 
 check: lint typecheck test ## what CI runs on SQLite
 

@@ -4,6 +4,10 @@ No Docker engine runs here, so this does what compose does after the image is bu
 services' environment (interpolated as compose would, the database URL swapped for a
 scratch PostgreSQL database), the migrate command, then the server, then the probes an
 orchestrator and Prometheus use, including the image's own HEALTHCHECK command.
+
+The commands run from the development install and a directory outside the checkout; the
+image holds the built wheel instead, and `.ci/wheel_smoke.py` runs the same `identity
+migrate` and `identity serve` from that wheel in a fresh virtualenv.
 """
 
 from __future__ import annotations

@@ -59,11 +59,17 @@ def test_multi_stage_on_slim_python_311(stages: list[Stage]) -> None:
 def test_dependencies_come_from_the_frozen_lock_without_dev_tools(stages: list[Stage]) -> None:
     build = next(s for s in stages if s.name == "build")
     runs = [i.args for i in build.all("RUN")]
-    syncs = [r for r in runs if "uv sync" in r]
-    assert len(syncs) == 2, "dependencies layer, then the project"
-    assert all("--frozen" in r and "--no-dev" in r for r in syncs)
-    assert "uv.lock" in syncs[0]
-    assert not any(re.search(r"\bpip install\b|uv lock|uv add", r) for r in runs)
+    (sync,) = [r for r in runs if "uv sync" in r]
+    assert "--frozen" in sync
+    assert "--no-dev" in sync
+    assert "--no-install-project" in sync, "the dependencies layer; the project comes as a wheel"
+    assert "uv.lock" in sync
+    # The only other install is the project's own wheel, without resolving its dependencies:
+    # every dependency is the one the lock pinned.
+    installs = [r for r in runs if re.search(r"\bpip install\b", r)]
+    assert len(installs) == 1
+    assert re.search(r"\buv pip install\b.*--no-deps\s+\S+\.whl\b", installs[0]), installs[0]
+    assert not any(re.search(r"uv lock|uv add", r) for r in runs)
     uv_image = stages[0].base
     assert re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+", uv_image), "pin an exact uv"
 
@@ -76,16 +82,25 @@ def test_runtime_stage_runs_as_a_numeric_non_root_user_without_uv(stages: list[S
     assert uid.isdigit()
     assert int(uid) != 0
     copies = [i.args for i in runtime.all("COPY")]
-    assert copies == ["--from=build /app /app"], copies
+    assert copies == ["--from=build /app/.venv /app/.venv"], copies  # no uv, no source tree
 
 
-def test_migrations_ship_with_the_package(stages: list[Stage]) -> None:
-    """`identity migrate` reads alembic.ini and alembic/ next to the package directory."""
+def test_the_image_installs_the_built_wheel_not_the_source_tree(stages: list[Stage]) -> None:
+    """The wheel carries the migrations (identity/migrations); nothing else is needed."""
     build = next(s for s in stages if s.name == "build")
     copied = " ".join(i.args for i in build.all("COPY"))
-    for needed in ("alembic.ini", "alembic", "identity", "pyproject.toml", "uv.lock"):
+    for needed in ("identity", "pyproject.toml", "README.md", "LICENSE"):  # the wheel's inputs
         assert re.search(rf"(^|\s){re.escape(needed)}(\s|$)", copied), needed
-    assert not any("--no-editable" in i.args for i in build.all("RUN"))
+        assert (ROOT / needed).exists(), needed
+    assert "alembic" not in copied, "the migrations ship inside the package"
+    runs = " && ".join(i.args for i in build.all("RUN"))
+    built = re.search(r"\buv build --wheel --out-dir (\S+)", runs)
+    assert built, "build the wheel"
+    assert f"--no-deps {built[1]}/*.whl" in runs, "install the wheel just built"
+    assert not re.search(r"(\s-e\s|--editable|uv sync(?![^&]*--no-install-project))", runs)
+    # The runtime stage takes /app/.venv alone, so the source must live outside /app: an
+    # editable install, or code finding files next to its checkout, would break there.
+    assert not build.all("WORKDIR")[-1].args.startswith("/app")
 
 
 def test_healthcheck_probes_healthz_with_the_standard_library(stages: list[Stage]) -> None:
@@ -116,9 +131,19 @@ def test_no_secret_is_baked_into_the_image(stages: list[Stage]) -> None:
 
 def test_dockerignore_admits_only_what_the_image_needs() -> None:
     patterns = dockerignore_patterns()
-    for needed in ("pyproject.toml", "uv.lock", "README.md", "alembic.ini", "alembic/env.py"):
+    for needed in (
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        "LICENSE",
+        "identity/migrations/env.py",
+        "identity/migrations/script.py.mako",
+    ):
         assert in_build_context(needed, patterns), needed
         assert (ROOT / needed).exists(), needed
+    versions = list((ROOT / "identity/migrations/versions").glob("*.py"))
+    assert versions
+    assert all(in_build_context(str(v.relative_to(ROOT)), patterns) for v in versions)
     assert in_build_context("identity/app.py", patterns)
     for private in (
         ".env",
@@ -128,6 +153,7 @@ def test_dockerignore_admits_only_what_the_image_needs() -> None:
         ".git/config",
         ".venv/bin/python",
         "tests/conftest.py",
+        "alembic.ini",
         "identity/__pycache__/app.cpython-311.pyc",
     ):
         assert not in_build_context(private, patterns), private

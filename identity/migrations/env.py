@@ -1,17 +1,21 @@
-"""Async Alembic environment: URL from Settings unless the caller passed one in.
+"""Async Alembic environment: the caller says which database, this file never guesses.
 
-`identity.db.migrations` and the tests pass `config.attributes["sqlalchemy.url"]` (or a live
-connection in `config.attributes["connection"]`); the CLI falls back to Settings.
+`identity.db.migrations` (the CLI, the server, the tests) passes the URL in
+`config.attributes["sqlalchemy.url"]`, or a live connection in
+`config.attributes["connection"]`. Settings are not read here: only `identity.app` and
+`identity.cli` import `identity.config`. The one fallback is for developers running plain
+`alembic` from the checkout (`alembic revision --autogenerate`): `IDENTITY_DATABASE_URL`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from identity.db import models  # noqa: F401  (registers every table on the metadata)
 from identity.db.base import Base
 from identity.db.engine import create_engine
@@ -24,12 +28,14 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.attributes.get("sqlalchemy.url")
-    if url:
-        return str(url)
-    from identity.config import Settings
-
-    return Settings().database_url
+    url = config.attributes.get("sqlalchemy.url") or os.environ.get("IDENTITY_DATABASE_URL")
+    if not url:
+        raise SystemExit(
+            "alembic: no database URL. Use `identity migrate` (it reads the service's settings), "
+            "or set IDENTITY_DATABASE_URL, e.g. "
+            "IDENTITY_DATABASE_URL=sqlite+aiosqlite:///./identity.db alembic check"
+        )
+    return str(url)
 
 
 def _configure(connection: Connection) -> None:

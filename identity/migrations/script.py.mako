@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
+
 import identity.db.base
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
