@@ -25,6 +25,7 @@ from identity.verifier.starlette import (
     current_user,
     optional_user,
     require_scopes,
+    requires_roles,
 )
 
 # Orders by owner (the token's `sub`); a real service has a database.
@@ -41,7 +42,7 @@ async def whoami(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "sub": token.sub,
-            "sid": token.sid,
+            "sid": token.sid,  # None for a service's own token (client_credentials)
             "scopes": sorted(token.scopes),
             "roles": sorted(token.roles),
         }
@@ -61,7 +62,7 @@ async def create_order(request: Request) -> JSONResponse:
     return JSONResponse(order, status_code=201)
 
 
-@requires("role:admin")  # roles become "role:<name>" scopes
+@requires_roles("admin")  # roles are the user's, set by the identity service; never scopes
 async def all_orders(request: Request) -> JSONResponse:
     return JSONResponse({"orders": ORDERS})
 

@@ -100,7 +100,11 @@ async def test_orders_follow_the_token_scopes(client: httpx.AsyncClient, jwks: r
 
 
 async def test_roles_gate_the_admin_route(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/admin/orders", headers=bearer(token()))).status_code == 403
+    assert (await client.get("/admin/orders")).status_code == 401
+    for pretender in (token(), token("role:admin orders:write")):
+        refused = await client.get("/admin/orders", headers=bearer(pretender))
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "insufficient_role"
     admin = await client.get("/admin/orders", headers=bearer(token(roles=["admin"])))
     assert admin.status_code == 200
 

@@ -12,8 +12,10 @@ class VerifiedToken:
     """The claims of an access token whose signature, header and claims all checked out.
 
     Attributes:
-        sub: the user id (never the email).
-        sid: the identity service's session id; the token dies with it only at `exp`.
+        sub: the user id (never the email); for a service's token (client_credentials),
+            the client id.
+        sid: the identity service's session id, for a user's token; None for a service's.
+            The token dies with its session only at `exp`.
         scopes: the space-separated `scope` claim as a set.
         roles: the `roles` claim (absent in the token means no roles).
         jti: the token's unique id.
@@ -23,7 +25,7 @@ class VerifiedToken:
     """
 
     sub: str
-    sid: str
+    sid: str | None
     scopes: frozenset[str]
     roles: frozenset[str]
     jti: str
@@ -31,6 +33,15 @@ class VerifiedToken:
     client_id: str | None
     claims: Mapping[str, Any]
 
+    @property
+    def is_service(self) -> bool:
+        """A token a client obtained for itself (client_credentials): no user, no session."""
+        return self.sid is None
+
     def has_scopes(self, *scopes: str) -> bool:
         """True when every one of `scopes` was granted."""
         return self.scopes.issuperset(scopes)
+
+    def has_roles(self, *roles: str) -> bool:
+        """True when the user holds every one of `roles` (roles are never scopes)."""
+        return self.roles.issuperset(roles)

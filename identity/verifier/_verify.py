@@ -58,6 +58,8 @@ class Verifier:
         sync_http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        if not audience:
+            raise ValueError("issuer and audience are required")
         self.issuer = issuer
         self.audience = audience
         self._clock = clock or time.time

@@ -50,8 +50,9 @@ HEADER_PARAMETERS = frozenset({"alg", "typ", "kid"})
 MAX_TOKEN_LENGTH = 8 * 1024
 MAX_VETTED_HEADERS = 64
 BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-# Claims whose absence makes the token unusable (RFC 9068 §2.2 plus our `sid`).
-REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "sid")
+# Claims whose absence makes the token unusable (RFC 9068 §2.2). `sid` is there for a user's
+# token and absent from a service's (client_credentials: `sub` is then the client id).
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 
 
 class AccessTokenRules:
@@ -59,7 +60,8 @@ class AccessTokenRules:
 
     Args:
         issuer: the exact `iss`.
-        audience: the `aud` accepted.
+        audience: the `aud` accepted; None accepts any (only the issuer itself may do that,
+            to introspect tokens it issued for others).
         algorithms: the allow-list; the token header only picks among these.
         leeway: clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
         now: the current time in epoch seconds.
@@ -68,13 +70,13 @@ class AccessTokenRules:
     def __init__(
         self,
         issuer: str,
-        audience: str,
+        audience: str | None,
         *,
         algorithms: Collection[str],
         leeway: int,
         now: Callable[[], int],
     ) -> None:
-        if not issuer or not audience:
+        if not issuer or audience == "":
             raise ValueError("issuer and audience are required")
         if leeway < 0:
             raise ValueError("leeway must be >= 0")
@@ -86,7 +88,7 @@ class AccessTokenRules:
             now=now,
             leeway=int(leeway),
             iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": audience},
+            aud={"essential": True, "value": audience} if audience else essential,
             **{claim: essential for claim in REQUIRED_CLAIMS if claim not in ("iss", "aud")},
         )
 
@@ -179,12 +181,12 @@ def _claim_error(claim: str, claims: dict[str, Any]) -> InvalidToken:
 
 
 def _to_verified(claims: dict[str, Any]) -> VerifiedToken:
-    sub, sid, jti = claims["sub"], claims["sid"], claims["jti"]
+    sub, sid, jti = claims["sub"], claims.get("sid"), claims["jti"]
     scope = claims.get("scope", "")
     roles = claims.get("roles", [])
     client_id = claims.get("client_id")
     # joserfc types sub and jti; the rest of our profile is checked here.
-    if not isinstance(sid, str) or not sid:
+    if sid is not None and (not isinstance(sid, str) or not sid):
         raise InvalidToken(R.INVALID_CLAIM, "the token's 'sid' claim is invalid")
     if not isinstance(scope, str):
         raise InvalidToken(R.INVALID_CLAIM, "the token's 'scope' claim is invalid")

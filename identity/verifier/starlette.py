@@ -6,15 +6,19 @@
         exception_handlers=bearer_exception_handlers(),
     )
 
-`request.user` is a `TokenUser` (or Starlette's `UnauthenticatedUser`), `request.auth.scopes`
-holds "authenticated", the token's scopes and "role:<name>" per role, so Starlette's
-`@requires` works. `current_user`, `optional_user` and `require_scopes(...)` take only a
-`Request`, so FastAPI accepts them as dependencies (`Depends(current_user)`) as they are.
+`request.user` is a `TokenUser` (or Starlette's `UnauthenticatedUser`); `request.auth.scopes`
+holds "authenticated" and the scopes the identity service granted, and nothing else, so
+Starlette's `@requires("orders:read")` checks granted scopes only. Roles are never scopes:
+check them with `@requires_roles("admin")` or `require_roles("admin")`. `current_user`,
+`optional_user`, `require_scopes(...)` and `require_roles(...)` take only a `Request`, so
+FastAPI accepts them as dependencies (`Depends(current_user)`) as they are.
 https://www.rfc-editor.org/rfc/rfc6750#section-3
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +29,7 @@ from starlette.authentication import (
     BaseUser,
     UnauthenticatedUser,
 )
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -38,6 +43,7 @@ __all__ = [
     "BearerAuthBackend",
     "BearerAuthError",
     "BearerCredentials",
+    "RoleRequired",
     "TokenUser",
     "bearer_auth",
     "bearer_exception_handlers",
@@ -45,7 +51,9 @@ __all__ = [
     "current_user",
     "on_auth_error",
     "optional_user",
+    "require_roles",
     "require_scopes",
+    "requires_roles",
 ]
 
 _RETRY_AFTER_SECONDS = 5
@@ -134,8 +142,11 @@ class BearerAuthBackend(AuthenticationBackend):
                 "the token cannot be checked right now",
                 {"Retry-After": str(_RETRY_AFTER_SECONDS)},
             ) from exc
-        scopes = ["authenticated", *verified.scopes, *(f"role:{r}" for r in verified.roles)]
-        return BearerCredentials(scopes, self.realm), TokenUser(verified)
+        # Granted scopes only: a role is the user's, decided by the identity service, and
+        # must never be satisfiable by a scope a client asked for.
+        return BearerCredentials(["authenticated", *verified.scopes], self.realm), TokenUser(
+            verified
+        )
 
 
 def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -190,6 +201,49 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[VerifiedToken]
     return dependency
 
 
+class RoleRequired(HTTPException):
+    """403 for a caller without a required role (rendered as `insufficient_role`)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "the token lacks a required role")
+
+
+def require_roles(*roles: str) -> Callable[[Request], Awaitable[VerifiedToken]]:
+    """A dependency: the caller's token if its user holds every one of `roles`, else 401/403.
+
+    Roles come from the token's `roles` claim, which only the identity service sets.
+    """
+
+    async def dependency(request: Request) -> VerifiedToken:
+        token = await current_user(request)
+        if not token.has_roles(*roles):
+            raise RoleRequired
+        return token
+
+    return dependency
+
+
+EndpointT = Callable[..., Any]
+
+
+def requires_roles(*roles: str) -> Callable[[EndpointT], EndpointT]:
+    """`@requires_roles("admin")` on a Starlette endpoint: 401 when anonymous, 403 without the
+    roles (like Starlette's `@requires`, which checks scopes)."""
+    check = require_roles(*roles)
+
+    def decorate(endpoint: EndpointT) -> EndpointT:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request, *args: Any, **kwargs: Any) -> Any:
+            await check(request)
+            if inspect.iscoroutinefunction(endpoint):
+                return await endpoint(request, *args, **kwargs)
+            return await run_in_threadpool(endpoint, request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
 # -- rendering ---------------------------------------------------------------------------
 
 
@@ -212,6 +266,9 @@ async def _render_auth_exception(request: Request, exc: Exception) -> Response:
     if not isinstance(request.scope.get("user"), TokenUser):
         # No credentials: RFC 6750 §3.1 wants 401 and a challenge without an error code.
         status, error, detail, default = 401, "invalid_token", _REQUIRED, challenge(realm)
+    elif isinstance(exc, RoleRequired):
+        # Not an OAuth failure (more scope would not help): a plain 403, no challenge.
+        return JSONResponse({"error": "insufficient_role", "error_description": detail}, 403)
     elif exc.status_code == 403:
         status, error = 403, "insufficient_scope"
         default = challenge(realm, error, detail)

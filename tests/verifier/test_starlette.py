@@ -23,7 +23,9 @@ from identity.verifier.starlette import (
     challenge,
     current_user,
     optional_user,
+    require_roles,
     require_scopes,
+    requires_roles,
 )
 from tests.verifier.factory import JWKS_URL, NOW, PrivateKey, claims, make_key, sign
 
@@ -58,8 +60,20 @@ async def whoami(request: Request) -> JSONResponse:
     return JSONResponse({"sub": token.sub, "sid": token.sid})
 
 
+@requires_roles("admin")
+async def staff_only(request: Request) -> JSONResponse:
+    return JSONResponse({"sub": request.user.identity})
+
+
+async def ops_only(request: Request) -> JSONResponse:
+    token = await require_roles("ops", "admin")(request)
+    return JSONResponse({"roles": sorted(token.roles)})
+
+
 def build_app(verifier: Verifier) -> Starlette:
     routes = [
+        Route("/staff", staff_only),
+        Route("/ops", ops_only),
         Route("/public", public),
         Route("/me", me),
         Route("/orders", read_orders),
@@ -112,7 +126,7 @@ async def test_a_valid_token_sets_user_and_scopes(
     assert response.status_code == 200
     assert response.json() == {
         "sub": claims()["sub"],
-        "scopes": ["authenticated", "orders:read", "profile", "role:admin"],
+        "scopes": ["authenticated", "orders:read", "profile"],  # granted scopes, never roles
     }
     lower = {"Authorization": f"bearer {sign(signing_key)}"}  # the scheme is caseless
     assert (await client.get("/whoami", headers=lower)).json()["sid"] == claims()["sid"]
@@ -212,3 +226,34 @@ def test_challenge_quotes_only_what_rfc_6750_allows() -> None:
     assert challenge("r", "invalid_token", 'bad "token"\\\n\x00é') == (
         'Bearer realm="r", error="invalid_token", error_description="bad token"'
     )
+
+
+async def test_roles_are_checked_apart_from_scopes(
+    client: httpx.AsyncClient, signing_key: PrivateKey
+) -> None:
+    # A scope that merely looks like a role never passes for one.
+    pretender = sign(signing_key, claims(scope="role:admin role:ops", roles=None))
+    for path in ("/staff", "/ops"):
+        response = await client.get(path, headers=bearer(pretender))
+        assert response.status_code == 403
+        assert response.json() == {
+            "error": "insufficient_role",
+            "error_description": "the token lacks a required role",
+        }
+        assert "www-authenticate" not in response.headers  # more scope would not help
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == 'Bearer realm="orders"'
+    admin = sign(signing_key, claims(roles=["admin"]))
+    assert (await client.get("/staff", headers=bearer(admin))).json() == {"sub": claims()["sub"]}
+    assert (await client.get("/ops", headers=bearer(admin))).status_code == 403  # needs both
+    both = sign(signing_key, claims(roles=["ops", "admin"]))
+    assert (await client.get("/ops", headers=bearer(both))).json() == {"roles": ["admin", "ops"]}
+
+
+async def test_a_service_token_has_no_session(
+    client: httpx.AsyncClient, signing_key: PrivateKey
+) -> None:
+    service = sign(signing_key, claims(sid=None, sub="billing", client_id="billing"))
+    body = (await client.get("/whoami", headers=bearer(service))).json()
+    assert body["sid"] is None
