@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from identity.clock import Clock, SystemClock
 from identity.config import Settings
+from identity.crypto.client_secrets import ClientSecretDigests
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.db.engine import create_engine, create_sessionmaker
@@ -26,6 +27,7 @@ from identity.http.routes import routes
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
+from identity.services.clients import first_party_client
 from identity.services.container import Services
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager, KeyRing
@@ -83,6 +85,13 @@ def build_services(
         ),
         hashing=PasswordHashing(hasher, settings.hash_concurrency),
         refresh_tokens=RefreshTokenCodec(settings.secrets()),
+        client_secrets=ClientSecretDigests(settings.secrets()),
+        first_party=first_party_client(
+            settings.first_party_client_id,
+            scopes=settings.first_party_scopes,
+            audiences=settings.first_party_audiences,
+            default_audience=settings.audience,
+        ),
         access_tokens=AccessTokens(
             ring,
             issuer=settings.issuer,

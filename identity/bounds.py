@@ -8,3 +8,6 @@ USER_AGENT_MAX = 512
 DISPLAY_NAME_MAX = 100
 SCOPE_MAX = 500
 CLIENT_ID_MAX = 100
+AUDIENCE_MAX = 200  # an RFC 8707 resource URI or an audience name
+CLIENT_SECRET_MAX = 200
+TOKEN_MAX = 8 * 1024  # a presented access or refresh token (JWTs are well under this)

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity.services.clients import check_client_id, check_scopes
+
 logger = logging.getLogger("identity.config")
 
 DEV_SECRET_FILE = Path(".identity-dev-secret")
@@ -52,7 +54,14 @@ class Settings(BaseSettings):
     secret_keys: list[SecretStr] = Field(default_factory=list)
 
     issuer: str = "http://127.0.0.1:8000"
+    # The default `aud` of access tokens, and the one this service's own routes accept.
     audience: str = "robot-overlord"
+    # Requests without a client_id belong to this built-in public client (password and
+    # refresh_token grants). It is granted only these scopes, and these audiences besides
+    # IDENTITY_AUDIENCE.
+    first_party_client_id: str = "identity"
+    first_party_scopes: list[str] = Field(default_factory=list)
+    first_party_audiences: list[str] = Field(default_factory=list)
     access_token_ttl: Duration = timedelta(minutes=10)
     refresh_idle_ttl: Duration = timedelta(days=14)
     session_max_ttl: Duration = timedelta(days=30)
@@ -88,6 +97,16 @@ class Settings(BaseSettings):
     cleanup_interval: Duration = timedelta(hours=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("first_party_client_id")
+    @classmethod
+    def _first_party_client_id_is_a_client_id(cls, v: str) -> str:
+        return check_client_id(v)
+
+    @field_validator("first_party_scopes")
+    @classmethod
+    def _first_party_scopes_are_scopes(cls, v: list[str]) -> list[str]:
+        return list(check_scopes(v))
 
     @field_validator("issuer")
     @classmethod

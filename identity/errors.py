@@ -149,6 +149,11 @@ class PasswordChangeConflict(IdentityError):
     description = "The password was changed by another request; sign in again."
 
 
+class ClientNotFound(NotFound):
+    code = "client_not_found"
+    description = "No such client."
+
+
 class SessionNotFound(NotFound):
     code = "session_not_found"
     description = "No such session."
@@ -160,6 +165,34 @@ class SessionNotFound(NotFound):
 class UnsupportedGrantType(IdentityError):
     code = "unsupported_grant_type"
     description = "The authorization grant type is not supported."
+
+
+class InvalidClient(IdentityError):
+    """Unknown or disabled client, or client authentication failed (RFC 6749 §5.2)."""
+
+    code = "invalid_client"
+    description = "Client authentication failed."
+
+
+class IntrospectionNotAllowed(IdentityError):
+    """An authenticated client without the introspection permission (RFC 7662 §2.1)."""
+
+    code = "unauthorized_client"
+    description = "This client may not introspect tokens."
+
+
+class UnauthorizedClient(IdentityError):
+    """The client is not registered for this grant type."""
+
+    code = "unauthorized_client"
+    description = "The client is not allowed to use this grant type."
+
+
+class InvalidTarget(IdentityError):
+    """An audience (RFC 8707 `resource`, or `audience`) the client was not registered for."""
+
+    code = "invalid_target"
+    description = "The requested audience is invalid or not allowed for this client."
 
 
 class InvalidScope(IdentityError):

@@ -73,6 +73,8 @@ def make_settings(database_url: str = "sqlite+aiosqlite://", **overrides: object
         "argon2_time_cost": 1,
         "argon2_parallelism": 1,
         "rate_limit_enabled": False,
+        # What the suite's first-party frontends ask for; other clients are registered.
+        "first_party_scopes": ["profile", "read", "write"],
         "log_json": True,
     }
     values.update(overrides)

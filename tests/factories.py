@@ -116,3 +116,40 @@ async def sessions_of(
     async with sessionmaker() as session:
         stmt = select(UserSession).where(UserSession.user_id == uid)
         return list((await session.scalars(stmt)).all())
+
+
+def access_token(services: Any, **overrides: Any) -> str:
+    """A token signed by the app's current key: by default a user's, for a made-up session."""
+    values: dict[str, Any] = {
+        "subject": str(uuid.uuid4()),
+        "session_id": uuid.uuid4(),
+        "scope": "",
+        "roles": (),
+        "client_id": services.first_party.client_id,
+        "audience": services.first_party.default_audience,
+        **overrides,
+    }
+    token: str = services.access_tokens.issue(**values).token
+    return token
+
+
+async def register_client(
+    services: Any,
+    client_id: str,
+    *,
+    confidential: bool = False,
+    **spec: Any,
+) -> str | None:
+    """Register an OAuth client as an operator would; its secret (confidential ones only)."""
+    from identity.services.client_admin import ClientSpec, create_client
+    from identity.services.origin import Origin
+
+    _, secret = await create_client(
+        services,
+        client_id,
+        ClientSpec(**spec),
+        confidential=confidential,
+        actor_id=None,
+        origin=Origin(),
+    )
+    return secret

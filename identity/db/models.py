@@ -14,12 +14,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
     text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from identity.bounds import (
+    AUDIENCE_MAX,
     CLIENT_ID_MAX,
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
@@ -64,8 +66,11 @@ class UserSession(Mutable, Base):
     __tablename__ = "user_sessions"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The OAuth client the session was issued to; its refresh token is redeemable by it only.
     client_id: Mapped[str | None] = mapped_column(String(CLIENT_ID_MAX))
     scope: Mapped[str] = mapped_column(String(SCOPE_MAX), default="")
+    # The `aud` of its access tokens (None: sessions from before clients had audiences).
+    audience: Mapped[str | None] = mapped_column(String(AUDIENCE_MAX))
     refresh_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     refresh_nonce: Mapped[bytes] = mapped_column(LargeBinary(32))
     refreshed_at: Mapped[datetime | None]
@@ -85,6 +90,40 @@ class UserSession(Mutable, Base):
         Index("ix_user_sessions_idle_expires_at", "idle_expires_at"),
         Index("ix_user_sessions_revoked_at", "revoked_at"),
         CheckConstraint("refresh_generation >= 0", name="refresh_generation_nonnegative"),
+    )
+
+
+class OAuthClient(Mutable, Base):
+    """A registered OAuth client (RFC 6749 §2): what it may ask for, and how it authenticates.
+
+    A confidential client's secret is never stored: only a keyed digest of it
+    (`identity/crypto/client_secrets.py`). The first-party client is not a row: it comes
+    from the settings.
+    """
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(CLIENT_ID_MAX))
+    name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX))
+    confidential: Mapped[bool]
+    secret_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_audience: Mapped[str] = mapped_column(String(AUDIENCE_MAX))
+    access_token_ttl: Mapped[int | None]  # seconds; None: the service's default
+    can_introspect: Mapped[bool] = mapped_column(default=False, server_default=false())
+    disabled_at: Mapped[datetime | None]
+    secret_rotated_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        unique_where("uq_oauth_clients_client_id_live", "client_id", "deleted_at IS NULL"),
+        CheckConstraint(
+            "confidential OR secret_digest IS NULL", name="public_clients_have_no_secret"
+        ),
+        CheckConstraint(
+            "access_token_ttl IS NULL OR access_token_ttl > 0", name="access_token_ttl_positive"
+        ),
     )
 
 

@@ -143,3 +143,26 @@ async def set_display_name(
         .values(display_name=display_name, updated_at=now)
     )
     return await updated_one(session, stmt)
+
+
+async def lock_live_by_email(session: AsyncSession, email_normalized: str) -> User | None:
+    """The live user, its row locked until the transaction ends (PostgreSQL; on SQLite the
+    transaction already holds the write lock), for read-modify-write changes."""
+    stmt = (
+        select(User)
+        .where(User.email_normalized == email_normalized, User.deleted_at.is_(None))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def set_roles(
+    session: AsyncSession, user_id: uuid.UUID, roles: list[str], now: datetime
+) -> None:
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(roles=roles, updated_at=now)
+        .execution_options(**RAW)
+    )

@@ -2,7 +2,7 @@
 headers. The body is always `{error, error_description}` (plus `details` where there are).
 
 Two dialects, chosen by the path:
-- the token endpoints (`OAUTH_PATHS`) speak RFC 6749 §5.2: exactly `error` and
+- the OAuth endpoints (`OAUTH_PATHS`) speak RFC 6749 §5.2: exactly `error` and
   `error_description`, never cached, request-shape errors of every kind are
   `invalid_request`, every refused grant is the same `invalid_grant`
   (https://www.rfc-editor.org/rfc/rfc6749#section-5.2);
@@ -25,16 +25,20 @@ from identity.errors import (
     AccessTokenRejected,
     EmailTaken,
     IdentityError,
+    IntrospectionNotAllowed,
+    InvalidClient,
     InvalidCredentials,
     InvalidRefreshToken,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
     MalformedBody,
     NotFound,
     PasswordChangeConflict,
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    UnauthorizedClient,
     UnsupportedGrantType,
     UnsupportedMediaType,
     ValidationFailed,
@@ -47,7 +51,7 @@ logger = logging.getLogger("identity.http")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The endpoints that answer in RFC 6749 §5.2 (and are never cached, whatever the status).
-OAUTH_PATHS = frozenset({"/token", "/refresh"})
+OAUTH_PATHS = frozenset({"/token", "/refresh", "/revoke", "/introspect"})
 REALM = "identity"
 
 
@@ -58,7 +62,8 @@ class Answer:
     status: int
     code: str | None = None  # the wire code; default: the error's own
     description: str | None = None  # a fixed wire text, hiding which cause it was
-    challenge: str | None = None  # "bearer" (RFC 6750 §3) or "bearer-no-error" (§3.1)
+    # "bearer" (RFC 6750 §3), "bearer-no-error" (§3.1) or "basic" (RFC 6749 §5.2 invalid_client)
+    challenge: str | None = None
     details_under: str | None = None  # weak_password nests its list under "reasons"
 
 
@@ -82,7 +87,11 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     WeakPassword: Answer(422, details_under="reasons"),
     WrongCurrentPassword: Answer(400),
     PasswordChangeConflict: Answer(409),
+    InvalidClient: Answer(401, challenge="basic"),
+    IntrospectionNotAllowed: Answer(403),
     # Raised by the token endpoints, which answer them through OAUTH_ANSWERS.
+    UnauthorizedClient: Answer(400),
+    InvalidTarget: Answer(400),
     UnsupportedGrantType: Answer(400),
     InvalidScope: Answer(400),
     InvalidCredentials: Answer(400),
@@ -126,6 +135,8 @@ def error_response(exc: IdentityError, path: str) -> JSONResponse:
         headers["WWW-Authenticate"] = challenge(REALM, code, description)
     elif answer.challenge == "bearer-no-error":
         headers["WWW-Authenticate"] = challenge(REALM)
+    elif answer.challenge == "basic":
+        headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, answer.status, headers=headers)

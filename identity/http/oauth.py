@@ -1,35 +1,51 @@
-"""POST /token (RFC 6749 §4.3 password and §6 refresh_token grants) and POST /refresh.
+"""POST /token (RFC 6749 §4.3 password, §4.4 client_credentials and §6 refresh_token
+grants) and POST /refresh, the refresh grant under the platform's name.
 
 Every failure here is an RFC 6749 §5.2 body (`identity/http/errors.py` renders these paths
 in that dialect): malformed input is `invalid_request` (400), whatever part of the request
-was wrong; a refused grant is `invalid_grant`, identical for every cause. The no-store
-headers come from `NoStoreMiddleware` on these paths.
+was wrong; a refused grant is `invalid_grant`, identical for every cause; a client that
+fails to authenticate gets 401 `invalid_client`. The no-store headers come from
+`NoStoreMiddleware` on these paths.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from identity.bounds import CLIENT_ID_MAX, EMAIL_MAX, SCOPE_MAX
-from identity.errors import InvalidRequest, InvalidScope, UnsupportedGrantType
+from identity.bounds import AUDIENCE_MAX, EMAIL_MAX, SCOPE_MAX
+from identity.errors import InvalidRequest, InvalidScope, InvalidTarget, UnsupportedGrantType
+from identity.http.client_auth import client_credentials
 from identity.http.client_ip import request_origin
 from identity.http.context import services_of
 from identity.http.errors import NO_STORE
 from identity.http.parsing import read_form, read_json
 from identity.http.schemas import RefreshIn
+from identity.services.clients import ClientCredentials
 from identity.services.login import login_with_password
-from identity.services.tokens import TokenPair, refresh_session
+from identity.services.tokens import TokenPair, issue_client_token, refresh_session
 
 KNOWN_PARAMS = frozenset(
-    {"grant_type", "username", "password", "scope", "client_id", "refresh_token"}
+    {
+        "grant_type",
+        "username",
+        "password",
+        "scope",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "resource",
+        "audience",
+        "token",
+        "token_type_hint",
+    }
 )
-# RFC 6749 §3.3 scope-token and Appendix A client_id (VSCHAR).
+# RFC 6749 §3.3 scope-token.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
-_CLIENT_ID = re.compile(rf"[\x20-\x7E]{{1,{CLIENT_ID_MAX}}}")
 
 
 def single_params(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -59,10 +75,19 @@ def parse_scope(scope: str | None) -> str | None:
     return " ".join(dict.fromkeys(tokens))
 
 
-def parse_client_id(client_id: str | None) -> str | None:
-    if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
-        raise InvalidRequest("The 'client_id' parameter is malformed.")
-    return client_id
+def parse_audience(params: dict[str, str]) -> str | None:
+    """RFC 8707 `resource` (an absolute URI without a fragment) or `audience` (a name)."""
+    resource, audience = params.get("resource"), params.get("audience")
+    if resource is not None and audience is not None:
+        raise InvalidRequest("Send 'resource' or 'audience', not both.")
+    value = resource if resource is not None else audience
+    if value is None:
+        return None
+    if len(value) > AUDIENCE_MAX or not value.isprintable() or " " in value:
+        raise InvalidTarget
+    if resource is not None and (not urlsplit(resource).scheme or "#" in resource):
+        raise InvalidTarget  # RFC 8707 §2: an absolute URI, no fragment
+    return value
 
 
 def token_response(pair: TokenPair) -> JSONResponse:
@@ -73,6 +98,8 @@ def token_response(pair: TokenPair) -> JSONResponse:
         "refresh_token": pair.refresh_token,
         "scope": pair.scope,
     }
+    if pair.refresh_token is None:  # RFC 6749 §4.4.3: none for client_credentials
+        del body["refresh_token"]
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -81,46 +108,62 @@ async def token(request: Request) -> JSONResponse:
     params = single_params(await read_form(request))
     origin = request_origin(request)
     grant_type = _required(params, "grant_type")
+    credentials = client_credentials(request, params)
     if grant_type == "refresh_token":
         # Not throttled: a 256-bit token cannot be guessed, and clients behind one NAT
         # refresh far more often than people there sign in.
         pair = await refresh_session(
             svc,
+            credentials=credentials,
             refresh_token=_required(params, "refresh_token"),
             scope=parse_scope(params.get("scope")),
-            client_id=parse_client_id(params.get("client_id")),
             origin=origin,
         )
         return token_response(pair)
     svc.throttle.hit("token", origin.ip)
+    if grant_type == "client_credentials":
+        pair = await issue_client_token(
+            svc,
+            credentials=credentials,
+            scope=parse_scope(params.get("scope")),
+            audience=parse_audience(params),
+        )
+        return token_response(pair)
     if grant_type != "password":
         raise UnsupportedGrantType
+    return token_response(await _password_grant(request, params, credentials))
+
+
+async def _password_grant(
+    request: Request, params: dict[str, str], credentials: ClientCredentials
+) -> TokenPair:
+    svc = services_of(request)
     username, password = _required(params, "username"), _required(params, "password")
     if len(username) > EMAIL_MAX or not username.isprintable():
         raise InvalidRequest("The 'username' parameter is malformed.")
     if len(password) > svc.policy.password.max_length:
         # Refused before any lookup or hashing: no account can have such a password.
         raise InvalidRequest("The 'password' parameter is too long.")
-    scope, client_id = parse_scope(params.get("scope")), parse_client_id(params.get("client_id"))
-    pair = await login_with_password(
+    return await login_with_password(
         svc,
+        credentials=credentials,
         email=username,
         password=password,
-        scope=scope or "",
-        client_id=client_id,
-        origin=origin,
+        scope=parse_scope(params.get("scope")),
+        audience=parse_audience(params),
+        origin=request_origin(request),
     )
-    return token_response(pair)
 
 
 async def refresh(request: Request) -> JSONResponse:
-    """The refresh grant under the platform's name, with a JSON body."""
+    """The refresh grant under the platform's name, with a JSON body. The client is the
+    first-party one unless the request authenticates another with HTTP Basic."""
     body = await read_json(request, RefreshIn)
     pair = await refresh_session(
         services_of(request),
+        credentials=client_credentials(request, {}),
         refresh_token=body.refresh_token,
         scope=None,
-        client_id=None,
         origin=request_origin(request),
     )
     return token_response(pair)

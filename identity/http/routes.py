@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from identity.http import account, health, metrics, oauth, sessions, well_known
+from identity.http import account, health, metrics, oauth, sessions, token_status, well_known
 
 routes: list[BaseRoute] = [
     Route("/register", account.register, methods=["POST"]),
     Route("/token", oauth.token, methods=["POST"]),
     Route("/refresh", oauth.refresh, methods=["POST"]),
+    Route("/revoke", token_status.revoke, methods=["POST"]),
+    Route("/introspect", token_status.introspect, methods=["POST"]),
     Route("/logout", account.logout, methods=["POST"]),
     # One route for both methods, so a 405 on /me lists both in `Allow`.
     Route("/me", account.profile_endpoint, methods=["GET", "PATCH"]),

@@ -25,14 +25,22 @@ def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 def metadata(issuer: str) -> dict[str, Any]:
-    """Only what is true of this service: no authorization endpoint, public first-party clients."""
+    """Only what is true of this service (RFC 8414 §2): no authorization endpoint; public
+    first-party clients and registered confidential ones; revocation and introspection."""
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "grant_types_supported": ["password", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["none", *CLIENT_AUTH_METHODS],
+        "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_endpoint_auth_methods_supported": ["none", *CLIENT_AUTH_METHODS],
+        "introspection_endpoint": f"{issuer}/introspect",
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         # REQUIRED by RFC 8414, yet there is no authorization endpoint: the honest value is
         # the empty list (see docs/security.md).
         "response_types_supported": [],

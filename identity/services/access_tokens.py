@@ -20,8 +20,6 @@ from identity.services.key_ring import KeyRing
 from identity.verifier import InvalidToken, InvalidTokenReason, VerifiedToken
 from identity.verifier.rules import TOKEN_TYPE, AccessTokenRules
 
-DEFAULT_CLIENT_ID = "identity"
-
 
 @dataclass(frozen=True)
 class IssuedAccessToken:
@@ -46,8 +44,13 @@ class AccessTokens:
         self.audience = audience
         self.ttl = int(ttl.total_seconds())
         self.clock = clock
-        self.rules = AccessTokenRules(
-            issuer,
+        # Our own routes accept our own audience only; introspection, any audience we issue.
+        self.rules = self._rules(audience, leeway)
+        self.any_audience_rules = self._rules(None, leeway)
+
+    def _rules(self, audience: str | None, leeway: timedelta) -> AccessTokenRules:
+        return AccessTokenRules(
+            self.issuer,
             audience,
             algorithms=SIGNING_ALGORITHMS,
             leeway=int(leeway.total_seconds()),
@@ -60,48 +63,59 @@ class AccessTokens:
     def issue(
         self,
         *,
-        user_id: uuid.UUID,
-        session_id: uuid.UUID,
+        subject: str,
+        client_id: str,
+        audience: str,
         scope: str,
-        roles: Sequence[str],
-        client_id: str | None,
+        session_id: uuid.UUID | None = None,
+        roles: Sequence[str] = (),
+        ttl: timedelta | None = None,
     ) -> IssuedAccessToken:
+        """A signed access token (RFC 9068 §2.2).
+
+        A user's token names its session (`sid`); a service's (client_credentials) has no
+        session and its `sub` is the client id.
+        """
         signing = self.ring.snapshot.signing
         if signing is None:
             raise RuntimeError("no signing key loaded")
+        lifetime = int(ttl.total_seconds()) if ttl else self.ttl
         now = self._now()
         jti = uuid.uuid4().hex
         claims: dict[str, Any] = {
             "iss": self.issuer,
-            "sub": str(user_id),
-            "aud": self.audience,
-            "exp": now + self.ttl,
+            "sub": subject,
+            "aud": audience,
+            "exp": now + lifetime,
             "iat": now,
             "jti": jti,
-            "client_id": client_id or DEFAULT_CLIENT_ID,
-            "sid": str(session_id),
+            "client_id": client_id,
             "scope": scope,
         }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         if roles:
             claims["roles"] = list(roles)
         header = {"alg": signing.alg, "typ": TOKEN_TYPE, "kid": signing.kid}
         token = jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
-        return IssuedAccessToken(token=token, expires_in=self.ttl, jti=jti)
+        return IssuedAccessToken(token=token, expires_in=lifetime, jti=jti)
 
-    def check(self, token: str) -> VerifiedToken:
+    def check(self, token: str, *, any_audience: bool = False) -> VerifiedToken:
         """The claims of `token` if it is one of ours and still valid.
 
         The key comes from our own published set by `kid`, never from the token; the rules
         are the verifier's, so a sibling service and this one refuse the same tokens.
+        `any_audience` is for introspection: tokens we issued for other audiences.
 
         Raises:
             AccessTokenRejected: with the verifier's reason code.
         """
+        rules = self.any_audience_rules if any_audience else self.rules
         try:
-            alg, kid = self.rules.vet_header(token)
+            alg, kid = rules.vet_header(token)
             entry = self.ring.snapshot.entries.get(kid)
             if entry is None:
                 raise InvalidToken(InvalidTokenReason.UNKNOWN_KEY, "the signing key is unknown")
-            return self.rules.check(token, alg, entry)
+            return rules.check(token, alg, entry)
         except InvalidToken as exc:
             raise AccessTokenRejected(reason=exc.reason.value) from None

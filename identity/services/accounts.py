@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import uuid
 from typing import TYPE_CHECKING
 
 from identity.crypto.passwords import UnknownHashFormat
@@ -14,6 +17,7 @@ from identity.errors import (
     EmailTaken,
     PasswordChangeConflict,
     SessionEnded,
+    ValidationFailed,
     WeakPassword,
     WrongCurrentPassword,
 )
@@ -189,3 +193,50 @@ async def unlock_by_email(
             session, user, actor_id=None, origin=origin, now=svc.clock.now(), via=via
         )
     return user, unlocked
+
+
+ROLE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+
+
+async def change_role(
+    svc: Services,
+    email: str,
+    role: str,
+    *,
+    grant: bool,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
+) -> ProfileView | None:
+    """Grant or revoke a role (an operator's decision; tokens carry it from the next login
+    or refresh). None when no live account has this email.
+
+    Raises:
+        ValidationFailed: not a role name.
+    """
+    if not ROLE.fullmatch(role):
+        raise ValidationFailed(
+            details=[
+                Detail("a role is 1-64 of a-z 0-9 _ . : - , starting with a letter", field="role")
+            ]
+        )
+    async with unit_of_work(svc.sessionmaker) as session:
+        user = await user_queries.lock_live_by_email(session, normalize_email(email))
+        if user is None:
+            return None
+        current = list(user.roles or [])
+        wanted = [*current, role] if grant and role not in current else current
+        if not grant:
+            wanted = [r for r in current if r != role]
+        if wanted != current:
+            now = svc.clock.now()
+            await user_queries.set_roles(session, user.id, wanted, now)
+            record(
+                session,
+                AuthEventType.ROLE_GRANTED if grant else AuthEventType.ROLE_REVOKED,
+                at=now,
+                user_id=user.id,
+                actor_id=actor_id,
+                **origin.fields(),
+                data={"role": role},
+            )
+    return dataclasses.replace(ProfileView.of(user), roles=tuple(wanted))

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from identity.clock import Clock
+from identity.crypto.client_secrets import ClientSecretDigests
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
+from identity.services.clients import Client
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager
 from identity.services.policy import AccountPolicy
@@ -29,6 +31,9 @@ class Services:
     hashing: PasswordHashing
     refresh_tokens: RefreshTokenCodec
     access_tokens: AccessTokens
+    # The built-in public client of requests without a client_id (from the settings).
+    first_party: Client
+    client_secrets: ClientSecretDigests
     keys: KeyManager
     throttle: RateLimiter
     metrics: Metrics

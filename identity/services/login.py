@@ -21,7 +21,9 @@ from identity.db import users as user_queries
 from identity.db.models import User
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
+from identity.services import clients
 from identity.services.accounts import normalize_email, user_can_sign_in
+from identity.services.clients import ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_login_attempt, register_failure
@@ -61,19 +63,29 @@ def _refusal_reason(user: User | None, matched: bool) -> str | None:
 async def login_with_password(
     svc: Services,
     *,
+    credentials: ClientCredentials,
     email: str,
     password: str,
-    scope: str,
-    client_id: str | None,
+    scope: str | None,
+    audience: str | None,
     origin: Origin,
 ) -> TokenPair:
-    """Verify the credentials and open a session.
+    """Verify the client, what it asks for, then the user's credentials; open a session.
+
+    The client's checks come first and cost no hash: a request that could never get a
+    token is refused before any password work.
 
     Raises:
+        InvalidClient, UnauthorizedClient, InvalidScope, InvalidTarget: the client's part.
         InvalidCredentials: for every kind of refusal (its bookkeeping is committed).
     """
     identifier = normalize_email(email)
     async with unit_of_work(svc.sessionmaker) as session:
+        client = await clients.identify(
+            session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+        )
+        client.allow(clients.PASSWORD)
+        granted, target = client.grant_scope(scope), client.choose_audience(audience)
         user = await user_queries.get_live_by_email(session, identifier)
     matched, new_hash = await _check_password(svc, user, password)
 
@@ -90,7 +102,14 @@ async def login_with_password(
             raise InvalidCredentials
 
         pair = await start_session(
-            session, svc, user=user, scope=scope, client_id=client_id, origin=origin, now=now
+            session,
+            svc,
+            user=user,
+            client=client,
+            scope=granted,
+            audience=target,
+            origin=origin,
+            now=now,
         )
         record_login_attempt(
             session,
@@ -100,7 +119,7 @@ async def login_with_password(
             origin=origin,
             now=now,
             session_id=pair.session_id,
-            data={"scope": scope, "client_id": client_id},
+            data={"scope": granted, "client_id": client.client_id, "audience": target},
         )
         if new_hash is not None:
             record(

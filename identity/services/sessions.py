@@ -53,6 +53,9 @@ async def authenticate(svc: Services, access_token: str) -> Principal:
         SessionEnded: its session was revoked or expired, or its user cannot sign in.
     """
     token = svc.access_tokens.check(access_token)
+    if token.sid is None:
+        # A service's token (client_credentials) has no user: these routes are a user's.
+        raise AccessTokenRejected(reason="not_a_user_token")
     try:
         session_id, user_id = uuid.UUID(token.sid), uuid.UUID(token.sub)
     except ValueError:

@@ -3,7 +3,8 @@
 Rotation is a compare-and-swap on the session's generation. The loser of a race re-reads
 the row: if the token it holds is the immediate predecessor and the winner rotated within
 the grace window, it gets the *same* successor (recomputed, never stored). Any other replay
-of a genuine token ends the session and records `refresh_token_reused`.
+of a genuine token ends the session and records `refresh_token_reused` — before anything
+else about the request (its client, its scope, its endpoint) is even looked at.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from identity.crypto.refresh_tokens import MalformedRefreshToken, ParsedRefreshT
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
-from identity.errors import InvalidRefreshToken, InvalidScope, RefreshTokenReused
+from identity.errors import InvalidClient, InvalidRefreshToken, InvalidScope, RefreshTokenReused
+from identity.services import clients
 from identity.services.accounts import user_can_sign_in
+from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
@@ -28,34 +31,42 @@ from identity.services.sessions import session_is_live
 
 @dataclass(frozen=True)
 class TokenPair:
-    """The RFC 6749 §5.1 answer, plus the session it belongs to (never rendered)."""
+    """The RFC 6749 §5.1 answer, plus the session it belongs to (never rendered).
+
+    A service's token (client_credentials) has neither a refresh token nor a session.
+    """
 
     access_token: str
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None
     scope: str
-    session_id: uuid.UUID
+    session_id: uuid.UUID | None = None
     token_type: str = "Bearer"  # noqa: S105 (the RFC 6750 token type, not a secret)
 
 
-def narrow_scope(requested: str | None, granted: str) -> str:
-    """RFC 6749 §6: a refresh may ask for less than was granted, never more."""
+def narrow_scope(requested: str | None, granted: str, client: Client) -> str:
+    """RFC 6749 §6: a refresh may ask for less than was granted, never more; and never for
+    what the client is no longer registered for (silently dropped when not asked for)."""
+    allowed = set(granted.split()) & set(client.scopes)
     if requested is None:
-        return granted
-    allowed = set(granted.split())
+        return " ".join(s for s in granted.split() if s in allowed)
     wanted = list(dict.fromkeys(requested.split()))
     if not set(wanted) <= allowed:
         raise InvalidScope
     return " ".join(wanted)
 
 
-def _pair(svc: Services, row: UserSession, user: User, generation: int, scope: str) -> TokenPair:
+def _pair(
+    svc: Services, row: UserSession, user: User, generation: int, scope: str, client: Client
+) -> TokenPair:
     access = svc.access_tokens.issue(
-        user_id=user.id,
+        subject=str(user.id),
         session_id=row.id,
         scope=scope,
         roles=user.roles or [],
-        client_id=row.client_id,
+        client_id=client.client_id,
+        audience=row.audience or client.default_audience,
+        ttl=client.access_token_ttl,
     )
     return TokenPair(
         access_token=access.token,
@@ -71,8 +82,9 @@ async def start_session(
     svc: Services,
     *,
     user: User,
+    client: Client,
     scope: str,
-    client_id: str | None,
+    audience: str,
     origin: Origin,
     now: datetime,
 ) -> TokenPair:
@@ -82,8 +94,9 @@ async def start_session(
     row = await session_queries.insert_session(
         session,
         user_id=user.id,
-        client_id=client_id,
+        client_id=client.client_id,
         scope=scope,
+        audience=audience,
         nonce=new_nonce(),
         now=now,
         idle_expires_at=min(now + policy.refresh_idle_ttl, expires_at),
@@ -91,57 +104,72 @@ async def start_session(
         ip=origin.ip,
         user_agent=origin.user_agent,
     )
-    return _pair(svc, row, user, 0, scope)
+    return _pair(svc, row, user, 0, scope, client)
 
 
 async def refresh_session(
     svc: Services,
     *,
+    credentials: ClientCredentials,
     refresh_token: str,
     scope: str | None,
-    client_id: str | None,
     origin: Origin,
 ) -> TokenPair:
     """Rotate `refresh_token` into a new pair, in one unit of work.
 
     Raises:
-        InvalidRefreshToken: not ours, unknown, expired, revoked, or the user cannot sign in.
         RefreshTokenReused: a genuine but superseded token; the session is now ended (and
-            that revocation is committed before the error reaches the caller).
-        InvalidScope: `scope` asks for more than the session holds.
+            that revocation is committed before the error reaches the caller), whatever
+            client or scope came with it.
+        InvalidClient: the client failed to authenticate.
+        InvalidRefreshToken: not ours, unknown, expired, revoked, issued to another client,
+            or the user cannot sign in.
+        UnauthorizedClient, InvalidScope: the client may not refresh, or asks for more.
     """
     try:
         parsed = svc.refresh_tokens.parse(refresh_token)
     except MalformedRefreshToken:
         raise InvalidRefreshToken from None
     async with unit_of_work(svc.sessionmaker) as session:
-        return await _rotate(session, svc, parsed, scope, client_id, origin)
+        return await _rotate(session, svc, parsed, credentials, scope, origin)
 
 
 async def _rotate(
     session: AsyncSession,
     svc: Services,
     parsed: ParsedRefreshToken,
+    credentials: ClientCredentials,
     scope: str | None,
-    client_id: str | None,
     origin: Origin,
 ) -> TokenPair:
-    codec, now = svc.refresh_tokens, svc.clock.now()
+    now = svc.clock.now()
     found = await session_queries.get_with_user(session, parsed.session_id)
-    if found is None:
+    # Only a token we minted may have effects: session ids are public (the `sid` claim).
+    if found is None or not svc.refresh_tokens.verify(parsed, found[0].refresh_nonce):
         raise InvalidRefreshToken
     row, user = found
-    # Only a token we minted may have effects: session ids are public (the `sid` claim).
-    if not codec.verify(parsed, row.refresh_nonce):
-        raise InvalidRefreshToken
     if not session_is_live(row, now):
         raise InvalidRefreshToken
-    if client_id is not None and row.client_id is not None and client_id != row.client_id:
-        raise InvalidRefreshToken  # RFC 6749 §6: bound to the client it was issued to
+    generation = parsed.generation
+    superseded = generation < row.refresh_generation
+    if superseded and not _is_grace_replay(row, generation, now, svc):
+        await _end_reused(session, row, generation, origin, now)
+    if generation > row.refresh_generation:
+        raise InvalidRefreshToken  # never issued by this row's history (a restored backup?)
+
+    client = await clients.identify(
+        session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+    )
+    if client.client_id != (row.client_id or svc.first_party.client_id):
+        # RFC 6749 §6: bound to the client it was issued to. A superseded one in another
+        # client's hands, even within the grace window, is a copy: end the session.
+        if superseded:
+            await _end_reused(session, row, generation, origin, now)
+        raise InvalidRefreshToken
+    client.allow(clients.REFRESH_TOKEN)
     if not user_can_sign_in(user):
         raise InvalidRefreshToken
-    access_scope = narrow_scope(scope, row.scope)
-    generation = parsed.generation
+    access_scope = narrow_scope(scope, row.scope, client)
 
     if generation == row.refresh_generation:
         won = await session_queries.rotate(
@@ -163,18 +191,29 @@ async def _rotate(
                 **origin.fields(),
                 data={"generation": generation + 1},
             )
-            return _pair(svc, row, user, generation + 1, access_scope)
+            return _pair(svc, row, user, generation + 1, access_scope, client)
         # Lost the race: read what the winner committed (PostgreSQL waited for it).
         reread = await session_queries.get(session, parsed.session_id)
         if reread is None or reread.revoked_at is not None:
             raise InvalidRefreshToken
         row = reread
+        if not _is_grace_replay(row, generation, now, svc):
+            await _end_reused(session, row, generation, origin, now)
+    return _pair(svc, row, user, row.refresh_generation, access_scope, client)
 
-    if generation == row.refresh_generation - 1 and _within_grace(row, now, svc):
-        return _pair(svc, row, user, row.refresh_generation, access_scope)
-    if generation > row.refresh_generation:
-        raise InvalidRefreshToken  # never issued by this row's history (a restored backup?)
 
+def _is_grace_replay(row: UserSession, generation: int, now: datetime, svc: Services) -> bool:
+    """The immediate predecessor, replayed within the grace window of its rotation."""
+    grace = svc.policy.refresh_reuse_grace
+    if generation != row.refresh_generation - 1 or not grace or row.refreshed_at is None:
+        return False
+    return now - row.refreshed_at <= grace
+
+
+async def _end_reused(
+    session: AsyncSession, row: UserSession, generation: int, origin: Origin, now: datetime
+) -> None:
+    """A superseded token came back: someone holds a copy. End the session (once)."""
     if await session_queries.revoke(session, row.id, now=now, reason="refresh_token_reused"):
         record(
             session,
@@ -188,8 +227,32 @@ async def _rotate(
     raise RefreshTokenReused
 
 
-def _within_grace(row: UserSession, now: datetime, svc: Services) -> bool:
-    grace = svc.policy.refresh_reuse_grace
-    if not grace or row.refreshed_at is None:
-        return False
-    return now - row.refreshed_at <= grace
+async def issue_client_token(
+    svc: Services,
+    *,
+    credentials: ClientCredentials,
+    scope: str | None,
+    audience: str | None,
+) -> TokenPair:
+    """RFC 6749 §4.4: a confidential client's token for itself; `sub` is its client id
+    (RFC 9068 §2.2), with no session and no refresh token.
+
+    Raises:
+        InvalidClient, UnauthorizedClient, InvalidScope, InvalidTarget.
+    """
+    async with unit_of_work(svc.sessionmaker) as session:
+        client = await clients.identify(
+            session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+        )
+    if not client.confidential:
+        raise InvalidClient  # §4.4: only a client that authenticates gets a token of its own
+    client.allow(clients.CLIENT_CREDENTIALS)
+    granted = client.grant_scope(scope)
+    access = svc.access_tokens.issue(
+        subject=client.client_id,
+        client_id=client.client_id,
+        audience=client.choose_audience(audience),
+        scope=granted,
+        ttl=client.access_token_ttl,
+    )
+    return TokenPair(access.token, access.expires_in, None, granted)

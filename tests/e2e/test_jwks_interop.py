@@ -51,11 +51,12 @@ async def mint_with_the_service_keys(db_url: str, alg: str) -> str:
             clock=SystemClock(),
         )
         issued = tokens.issue(
-            user_id=uuid.uuid4(),
+            subject=str(uuid.uuid4()),
             session_id=uuid.uuid4(),
             scope="read",
             roles=["admin"],
             client_id="web",
+            audience="robot-overlord",
         )
         return issued.token
     finally:

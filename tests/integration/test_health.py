@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.db import migrations
 from identity.db.engine import create_engine
 from tests.conftest import PG_URL
 
@@ -54,6 +55,7 @@ async def test_readyz_503_when_schema_behind(
         r = await client.get("/readyz")
     finally:
         async with engine.begin() as conn:
-            await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": "0001"})
+            head = migrations.head_revision()
+            await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
     assert r.status_code == 503
     assert r.json()["checks"]["schema"].startswith("at behind")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from identity.db.engine import create_engine, create_sessionmaker
 from identity.db.models import SigningKey, UserEvent
 from identity.errors import AccessTokenRejected
 from tests.conftest import TEST_SECRET
+from tests.factories import access_token
 from tests.integration.conftest import AppClient
 
 MAX_AGE = timedelta(seconds=300)
@@ -27,11 +27,7 @@ RELOAD = timedelta(seconds=60)
 
 
 def issue(client: AppClient) -> str:
-    return str(
-        client.services.access_tokens.issue(
-            user_id=uuid.uuid4(), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
-        ).token
-    )
+    return access_token(client.services)
 
 
 def kid_of(token: str) -> str:

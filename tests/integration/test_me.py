@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from identity.clock import FixedClock
 from identity.db.models import UserSession
-from tests.factories import bearer, events, login, register
+from tests.factories import access_token, bearer, events, login, register
 from tests.integration.conftest import AppClient
 
 
@@ -114,18 +114,15 @@ async def test_token_of_an_ended_or_foreign_session_is_refused(
     bob_sid = ctx.access_tokens.check(bob_tokens["access_token"]).sid
 
     # A validly signed token naming Alice but Bob's session (a confused-deputy check).
-    forged = ctx.access_tokens.issue(
-        user_id=uuid.UUID(alice["id"]),
-        session_id=uuid.UUID(bob_sid),
-        scope="",
-        roles=[],
-        client_id=None,
-    )
-    assert (await client.get("/me", headers=bearer(forged.token))).status_code == 401
-    unknown = ctx.access_tokens.issue(
-        user_id=uuid.UUID(alice["id"]), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
-    )
-    assert (await client.get("/me", headers=bearer(unknown.token))).status_code == 401
+    forged = access_token(ctx, subject=alice["id"], session_id=uuid.UUID(bob_sid))
+    assert (await client.get("/me", headers=bearer(forged))).status_code == 401
+    unknown = access_token(ctx, subject=alice["id"])
+    assert (await client.get("/me", headers=bearer(unknown))).status_code == 401
+    # A service's token (no session) never passes for a user's.
+    service = access_token(ctx, subject="billing", session_id=None)
+    r = await client.get("/me", headers=bearer(service))
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
 
     async with sessionmaker() as s:
         await s.execute(update(UserSession).values(revoked_at=UserSession.created_at))

@@ -38,7 +38,15 @@ from starlette.routing import Route
 
 import identity
 from identity.http.routes import routes
-from tests.factories import OTHER_PASSWORD, PASSWORD, bearer, login, password_grant, register
+from tests.factories import (
+    OTHER_PASSWORD,
+    PASSWORD,
+    bearer,
+    login,
+    password_grant,
+    register,
+    register_client,
+)
 from tests.integration.conftest import BASE_URL
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -68,7 +76,14 @@ CHECKS = [
 
 
 def secured(label: str) -> bool:
-    return bool(OPERATIONS[label].definition.raw.get("security"))
+    """Bearer-protected (a user's routes); the OAuth endpoints' client auth is not this."""
+    requirements = OPERATIONS[label].definition.raw.get("security", [])
+    return any("bearerAuth" in requirement for requirement in requirements)
+
+
+def client_authenticated(label: str) -> bool:
+    requirements = OPERATIONS[label].definition.raw.get("security", [])
+    return any("clientBasic" in requirement for requirement in requirements)
 
 
 # -- the route table and the document list the same operations --------------------------
@@ -153,13 +168,18 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
     assert SPEC["info"]["version"] == identity.__version__
 
 
-def test_every_bearer_operation_documents_the_rfc6750_challenge() -> None:
+def test_every_protected_operation_documents_its_challenge() -> None:
     assert SPEC["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert SPEC["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
     for label, op in OPERATIONS.items():
         responses = op.definition.raw["responses"]
         if secured(label):
             assert op.definition.raw["security"] == [{"bearerAuth": []}], label
             assert resolve(responses["401"]["$ref"])["headers"]["WWW-Authenticate"], label
+        elif client_authenticated(label):
+            # RFC 6749 §5.2: invalid_client is 401 with a Basic challenge.
+            challenge = resolve(responses["401"]["$ref"])["headers"]["WWW-Authenticate"]
+            assert resolve(challenge["$ref"])["schema"]["const"] == 'Basic realm="identity"'
         else:
             assert "401" not in responses, label
 
@@ -331,6 +351,11 @@ async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None
     r = await client.post("/register", json={"email": "bob@example.com", "password": "password"})
     assert conforms("POST /register", r).json()["error"] == "weak_password"
 
+    await register_client(client.services, "spa", scopes=["read", "write"])
+    secret = await register_client(
+        client.services, "billing", confidential=True, scopes=["invoices:read"],
+        can_introspect=True,
+    )  # fmt: skip
     r = await password_grant(client, scope="read write", client_id="spa")
     tokens = conforms("POST /token", r).json()
     assert r.status_code == 200
@@ -340,13 +365,38 @@ async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None
             "grant_type": "refresh_token",
             "refresh_token": tokens["refresh_token"],
             "scope": "read",
+            "client_id": "spa",
         },
     )
     assert conforms("POST /token", r).status_code == 200
+    spa_refresh = r.json()["refresh_token"]
+    r = await client.post("/refresh", json={"refresh_token": spa_refresh})
+    assert conforms("POST /refresh", r).json()["error"] == "invalid_grant"  # another client's
+    first = (await login(client))["refresh_token"]
+    r = await client.post("/refresh", json={"refresh_token": first})
+    assert conforms("POST /refresh", r).status_code == 200
     r = await client.post("/refresh", json={"refresh_token": r.json()["refresh_token"]})
     assert conforms("POST /refresh", r).status_code == 200
-    r = await client.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    r = await client.post("/refresh", json={"refresh_token": first})
     assert conforms("POST /refresh", r).json()["error"] == "invalid_grant"  # a replay
+
+    service = ("billing", str(secret))
+    grant = {"grant_type": "client_credentials", "scope": "invoices:read"}
+    r = await client.post("/token", data=grant, auth=service)
+    assert conforms("POST /token", r).status_code == 200
+    service_token = r.json()["access_token"]
+    r = await client.post("/token", data=grant, auth=("billing", "cs_wrong"))
+    assert conforms("POST /token", r).json()["error"] == "invalid_client"
+    r = await client.post("/introspect", data={"token": service_token}, auth=service)
+    assert conforms("POST /introspect", r).json()["active"] is True
+    r = await client.post("/introspect", data={"token": "nothing of ours"}, auth=service)
+    assert conforms("POST /introspect", r).json() == {"active": False}
+    r = await client.post("/introspect", data={"token": service_token})
+    assert conforms("POST /introspect", r).status_code == 401
+    r = await client.post("/revoke", data={"token": spa_refresh, "client_id": "spa"})
+    assert conforms("POST /revoke", r).status_code == 200
+    r = await client.post("/revoke", data={})
+    assert conforms("POST /revoke", r).json()["error"] == "invalid_request"
 
     auth = bearer(await login(client))
     await login(client)  # another session to list and end

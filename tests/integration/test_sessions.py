@@ -10,7 +10,15 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import bearer, events, login, refresh_grant, register, sessions_of
+from tests.factories import (
+    bearer,
+    events,
+    login,
+    refresh_grant,
+    register,
+    register_client,
+    sessions_of,
+)
 
 
 async def status_of(client: httpx.AsyncClient, tokens: dict[str, Any]) -> tuple[int, int]:
@@ -25,6 +33,7 @@ async def test_sessions_list_their_origin_and_mark_the_current_one(
     laptop = await make_client(client_ip="198.51.100.10")
     phone = await make_client(client_ip="198.51.100.20")
     await register(laptop)
+    await register_client(laptop.services, "web")
     laptop_tokens = await login(laptop, client_id="web")
     await phone.post(
         "/token",
@@ -40,6 +49,7 @@ async def test_sessions_list_their_origin_and_mark_the_current_one(
     assert listed["198.51.100.10"]["current"] is True
     assert listed["198.51.100.10"]["client_id"] == "web"
     assert listed["198.51.100.20"]["current"] is False
+    assert listed["198.51.100.20"]["client_id"] == "identity"  # the first-party client
     assert len(listed["198.51.100.20"]["created_user_agent"]) == 512
     assert listed["198.51.100.20"]["created_user_agent"].startswith("Phone/1.0 xxx")
     for s in listed.values():

@@ -24,6 +24,7 @@ from tests.factories import (
     login,
     password_grant,
     register,
+    register_client,
     sessions_of,
     user_row,
 )
@@ -39,6 +40,7 @@ async def test_success_is_an_rfc6749_token_response(
     client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await register(client)
+    await register_client(client.services, "web-app", scopes=["profile", "read", "admin"])
     r = await password_grant(
         client,
         "alice@example.com",
@@ -209,4 +211,5 @@ async def test_no_scope_means_an_empty_scope(
     assert body["scope"] == ""
     (row,) = await sessions_of(sessionmaker, uuid.UUID(user["id"]))
     assert row.created_ip == "2001:db8::7"
-    assert row.client_id is None
+    assert row.client_id == "identity"  # the first-party client, recorded like any other
+    assert row.audience == "robot-overlord"

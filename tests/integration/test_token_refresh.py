@@ -215,21 +215,6 @@ async def test_scope_can_narrow_but_never_widen(client: AppClient) -> None:
     assert (await refreshed(client, r.json()["refresh_token"]))["scope"] == "read write"
 
 
-async def test_refresh_is_bound_to_its_client(client: AppClient) -> None:
-    await register(client)
-    token = (await login(client, client_id="mobile"))["refresh_token"]
-    r = await client.post(
-        "/token",
-        data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "web"},
-    )
-    assert r.json()["error"] == INVALID_GRANT
-    r = await client.post(
-        "/token",
-        data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "mobile"},
-    )
-    assert r.status_code == 200
-
-
 async def test_disabled_user_cannot_refresh(
     client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from identity.crypto.keys import PRIVATE_MEMBERS
+from tests.factories import access_token
 from tests.integration.conftest import AppClient
 
 
@@ -72,7 +72,13 @@ async def test_discovery_is_truthful_and_matches_token_issuer(
         assert doc["issuer"] == issuer
         assert doc["jwks_uri"] == f"{issuer}/.well-known/jwks.json"
         assert doc["token_endpoint"] == f"{issuer}/token"
-        assert doc["grant_types_supported"] == ["password", "refresh_token"]
+        assert doc["grant_types_supported"] == ["password", "refresh_token", "client_credentials"]
+        auth_methods = ["client_secret_basic", "client_secret_post"]
+        assert doc["token_endpoint_auth_methods_supported"] == ["none", *auth_methods]
+        assert doc["revocation_endpoint"] == f"{issuer}/revoke"
+        assert doc["revocation_endpoint_auth_methods_supported"] == ["none", *auth_methods]
+        assert doc["introspection_endpoint"] == f"{issuer}/introspect"
+        assert doc["introspection_endpoint_auth_methods_supported"] == auth_methods
         assert "authorization_endpoint" not in doc
         assert doc["response_types_supported"] == []
         metadata = AuthorizationServerMetadata(doc)
@@ -82,10 +88,11 @@ async def test_discovery_is_truthful_and_matches_token_issuer(
         for name in dir(metadata):
             if name.startswith("validate_") and name != "validate_response_types_supported":
                 getattr(metadata, name)()
-    ctx = client.services
-    issued = ctx.access_tokens.issue(
-        user_id=uuid.uuid4(), session_id=uuid.uuid4(), scope="", roles=[], client_id=None
-    )
+    # Every endpoint it names is served here (an answer that is not "no such endpoint").
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        path = doc[endpoint].removeprefix(issuer)
+        assert (await client.post(path, data={})).status_code not in (404, 405)
+    issued = access_token(client.services)
     jwks = KeySet.import_key_set((await client.get("/.well-known/jwks.json")).json())
-    token = jose_jwt.decode(issued.token, jwks, algorithms=["ES256"])
+    token = jose_jwt.decode(issued, jwks, algorithms=["ES256"])
     assert token.claims["iss"] == doc["issuer"]

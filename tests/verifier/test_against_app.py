@@ -13,7 +13,7 @@ import pytest
 
 from identity.clock import FixedClock
 from identity.verifier import InvalidToken, InvalidTokenReason, Verifier
-from tests.integration.conftest import BASE_URL
+from tests.integration.conftest import BASE_URL, AppClient
 
 JWKS_URL = f"{BASE_URL}/.well-known/jwks.json"
 DISCOVERY_URL = f"{BASE_URL}/.well-known/openid-configuration"
@@ -34,13 +34,14 @@ def verifier_for(client: httpx.AsyncClient, clock: FixedClock, **overrides: Any)
     return Verifier(settings.issuer, settings.audience, **values)
 
 
-def issue(client: httpx.AsyncClient, **claims: Any) -> tuple[str, dict[str, Any]]:
+def issue(client: AppClient, **claims: Any) -> tuple[str, dict[str, Any]]:
     values: dict[str, Any] = {
-        "user_id": uuid.uuid4(),
+        "subject": str(uuid.uuid4()),
         "session_id": uuid.uuid4(),
         "scope": "",
         "roles": [],
-        "client_id": None,
+        "client_id": client.services.first_party.client_id,
+        "audience": client.settings.audience,
         **claims,
     }
     return client.services.access_tokens.issue(**values).token, values
@@ -71,7 +72,7 @@ async def test_the_apps_tokens_verify(
     verified = await verifier.verify(token)
 
     settings = client.settings
-    assert verified.sub == str(issued["user_id"])
+    assert verified.sub == issued["subject"]
     assert verified.sid == str(issued["session_id"])
     assert verified.scopes == {"orders:read", "profile"}
     assert verified.roles == {"admin", "ops"}
@@ -84,7 +85,7 @@ async def test_the_apps_tokens_verify(
 async def test_discovery_against_the_app(client: httpx.AsyncClient, clock: FixedClock) -> None:
     verifier = verifier_for(client, clock, discovery_url=DISCOVERY_URL)
     token, issued = issue(client)
-    assert (await verifier.verify(token)).sub == str(issued["user_id"])
+    assert (await verifier.verify(token)).sub == issued["subject"]
 
 
 async def test_the_apps_tokens_are_refused_once_expired_or_for_another_audience(
@@ -192,6 +193,6 @@ async def test_an_emergency_rotation_is_picked_up_by_the_unknown_kid_refetch(
     await ctx.keys.reload()
     new_token, issued = issue(client)
 
-    assert (await verifier.verify(new_token)).sub == str(issued["user_id"])
+    assert (await verifier.verify(new_token)).sub == issued["subject"]
     assert jwks.statuses == [200, 200]  # the cold fetch, then the one unknown-kid refetch
     await verifier.verify(old_token)  # retired, still published, still good

@@ -42,7 +42,7 @@ def good_claims(client: AppClient, now: int, **overrides: Any) -> dict[str, Any]
         "exp": now + 600,
         "iat": now,
         "jti": uuid.uuid4().hex,
-        "client_id": "identity",
+        "client_id": client.services.first_party.client_id,
         "sid": str(uuid.uuid4()),
         "scope": "",
     }
@@ -137,7 +137,7 @@ CASES: list[tuple[str, Case, InvalidTokenReason]] = [
     ("other-audience", with_claims(aud="billing"), R.INVALID_AUDIENCE),
     *[
         (f"no-{name}", with_claims(**{name: None}), R.MISSING_CLAIM)
-        for name in ("iss", "sub", "aud", "exp", "iat", "jti", "sid")
+        for name in ("iss", "sub", "aud", "exp", "iat", "jti")
     ],
     ("sid-number", with_claims(sid=7), R.INVALID_CLAIM),
     ("roles-string", with_claims(roles="admin"), R.INVALID_CLAIM),
@@ -196,3 +196,16 @@ async def test_a_good_token_passes_both(
     token = signed(signer, claims)
     assert client.services.access_tokens.check(token).sub == claims["sub"]
     assert (await verifier.verify(token)).roles == {"admin"}
+
+
+async def test_a_service_token_passes_both_but_not_the_services_user_routes(
+    client: AppClient, verifier: Verifier, clock: FixedClock
+) -> None:
+    signer = client.services.keys.ring.snapshot.signing
+    now = int(clock.now().timestamp())
+    token = signed(signer, good_claims(client, now, sid=None, sub="billing", client_id="billing"))
+    assert client.services.access_tokens.check(token).is_service
+    assert (await verifier.verify(token)).sid is None
+    r = await client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"

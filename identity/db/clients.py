@@ -1,0 +1,44 @@
+"""Queries over `oauth_clients`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identity.db.models import OAuthClient
+
+
+class DuplicateClientId(Exception):
+    """A live client already has this client_id."""
+
+
+async def get_live(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> OAuthClient | None:
+    """The live client; `for_update` locks its row for a read-modify-write (administration)."""
+    stmt = select(OAuthClient).where(
+        OAuthClient.client_id == client_id, OAuthClient.deleted_at.is_(None)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def list_live(session: AsyncSession) -> Sequence[OAuthClient]:
+    stmt = (
+        select(OAuthClient).where(OAuthClient.deleted_at.is_(None)).order_by(OAuthClient.client_id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def insert(session: AsyncSession, row: OAuthClient) -> OAuthClient:
+    """Raises DuplicateClientId when the unique index refuses it."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise DuplicateClientId(row.client_id) from None
+    return row
