@@ -91,6 +91,7 @@ class ChainState:
     live: int  # sessions not revoked
     generations: dict[str, int]  # session id -> refresh_generation
     reuse_events: int  # refresh_token_reused events: a chain presented a stale token
+    rehash_events: int  # password_rehashed: the seeded hash did not match the server's params
 
 
 async def chain_state(url: str, session_ids: list[str]) -> ChainState:
@@ -105,15 +106,19 @@ async def chain_state(url: str, session_ids: list[str]) -> ChainState:
                     ).where(UserSession.id.in_(session_ids))
                 )
             ).all()
-            reused = await conn.scalar(
-                select(func.count()).where(UserEvent.type == "refresh_token_reused")
+            events = await conn.execute(
+                select(UserEvent.type, func.count())
+                .where(UserEvent.type.in_(("refresh_token_reused", "password_rehashed")))
+                .group_by(UserEvent.type)
             )
+            counts = {kind: int(n) for kind, n in events.all()}
     finally:
         await engine.dispose()
     return ChainState(
         live=sum(1 for r in rows if r.revoked_at is None),
         generations={str(r.id): r.refresh_generation for r in rows},
-        reuse_events=int(reused or 0),
+        reuse_events=counts.get("refresh_token_reused", 0),
+        rehash_events=counts.get("password_rehashed", 0),
     )
 
 

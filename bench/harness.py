@@ -155,6 +155,7 @@ async def _run_in(cfg: Config, admin: asyncpg.Connection, database: str) -> Run:
                     if state.generations.get(c.session_id) != c.rotations
                 ],
                 "reuse_events": state.reuse_events,
+                "rehash_events": state.rehash_events,
             }
             result.server_errors = server.error_lines()
     result.meta["loadavg_end"] = loadavg()

@@ -101,6 +101,11 @@ def markdown(run: Run, verdicts: list[Verdict], before: dict[str, Any] | None) -
     for f in [*run.baselines.values(), *run.scenarios.values()]:
         lines += [f"- {f.name}: {note}" for note in f.notes]
         lines += [f"- {f.name}: error sample: `{e}`" for e in f.error_samples]
+    if run.chains:
+        lines.append(
+            f"- password_rehashed events: {run.chains['rehash_events']} (0: every login verified "
+            "against a hash of the server's own parameters, as in production)"
+        )
     errors = run.server_errors
     lines.append(f"- server log: {len(errors)} error lines" + (":" if errors else "."))
     lines += [f"  - `{e[:200]}`" for e in errors[:5]]

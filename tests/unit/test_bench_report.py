@@ -49,7 +49,9 @@ def a_run() -> Run:
         "mixed: refresh, under logins": figures("mixed: refresh, under logins", 100, 0, p99=60.0),
     }
     run.unavailable = {"client_credentials": "not available in this build: no such grant"}
-    run.chains = {"chains": 4, "live": 4, "mismatched": [], "reuse_events": 0}
+    run.chains = {
+        "chains": 4, "live": 4, "mismatched": [], "reuse_events": 0, "rehash_events": 0
+    }  # fmt: skip
     return run
 
 
@@ -71,7 +73,9 @@ def test_each_target_is_judged_against_its_own_run() -> None:
 
 def test_a_chain_that_lost_its_session_fails_the_chain_target() -> None:
     run = a_run()
-    run.chains = {"chains": 4, "live": 3, "mismatched": ["s1"], "reuse_events": 1}
+    run.chains = {
+        "chains": 4, "live": 3, "mismatched": ["s1"], "reuse_events": 1, "rehash_events": 0
+    }  # fmt: skip
     [chain] = [v for v in evaluate(run) if v.target == "one live successor per chain"]
     assert chain.passed is False
     assert chain.figure == "3/4 live, 1 off, 1 reuse events"
@@ -88,6 +92,7 @@ def test_report_writes_markdown_and_json_and_compares_with_before(tmp_path: Path
     )
     assert "## Against the run before optimisation (now)" in text
     assert "client_credentials: not available in this build" in text
+    assert "- password_rehashed events: 0" in text
     data = json.loads((tmp_path / "latest.json").read_text())
     assert data["scenarios"]["me"]["server_cpu_ms_per_request"] == pytest.approx(0.5)
     assert data["scenarios"]["me"]["pg_cpu_ms_per_request"] == pytest.approx(0.5)
