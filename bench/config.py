@@ -25,7 +25,7 @@ class Config:
     login_clients: int = 0  # 0: twice the hash slots of all workers
     users: int = 1000
     chains: int = 32
-    probe_rate: float = 10.0  # requests/s of each mixed-run probe client
+    probe_rate: float = 5.0  # requests/s of each mixed-run probe client: latency, not capacity
     probe_clients: int = 2  # per probed endpoint
     keep_alive: bool = False  # the figures used a fresh connection per request
     log_level: str = "INFO"  # the service's production default
@@ -41,7 +41,7 @@ QUICK = {
     "login_rounds": 1,
     "users": 50,
     "chains": 8,
-    "probe_rate": 5.0,
+    "probe_rate": 2.5,
 }
 
 
