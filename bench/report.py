@@ -47,18 +47,20 @@ def verdict_row(v: Verdict) -> str:
 
 
 def _compare(run: Run, before: dict[str, Any]) -> list[str]:
-    """Rate and server CPU per request against the run before optimisation."""
+    """Rate, p99 and server CPU per request against the run before optimisation."""
     lines = [
-        "| scenario | before req/s | now req/s | before server CPU ms/req | now |",
-        "|---|--:|--:|--:|--:|",
+        "| scenario | req/s before | now | p99 ms before | now | server CPU ms/req before | now |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for key, f in run.scenarios.items():
         old = before.get("scenarios", {}).get(key)
         if old:
-            was = old.get("server_cpu_ms_per_request")
+            was = {k: math.nan if old.get(k) is None else old[k]
+                   for k in ("rate", "p99_ms", "server_cpu_ms_per_request")}  # fmt: skip
             lines.append(
-                f"| {f.name} | {_num(old.get('rate') or math.nan, 1)} | "
-                f"{_num(f.rate, 1)} | {_num(was if was is not None else math.nan, 3)} | "
+                f"| {f.name} | {_num(was['rate'], 1)} | {_num(f.rate, 1)} | "
+                f"{_num(was['p99_ms'])} | {_num(f.p(99))} | "
+                f"{_num(was['server_cpu_ms_per_request'], 3)} | "
                 f"{_num(f.per_request(f.server_cpu_ms), 3)} |"
             )
     return lines

@@ -91,6 +91,7 @@ def test_report_writes_markdown_and_json_and_compares_with_before(tmp_path: Path
         "| refresh | server CPU <= 1.5 ms | 3.200 ms | bare Starlette 0.30 ms | **FAIL** |" in text
     )
     assert "## Against the run before optimisation (now)" in text
+    assert "| /me | 100.0 | 100.0 | 0.50 | 0.50 | 0.500 | 0.500 |" in text
     assert "client_credentials: not available in this build" in text
     assert "- password_rehashed events: 0" in text
     data = json.loads((tmp_path / "latest.json").read_text())
