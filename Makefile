@@ -10,6 +10,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help install run test test-unit test-pg e2e lint fmt typecheck migrate migrations-check check bench clean
 
@@ -63,8 +64,9 @@ migrations-check: install ## upgrade IDENTITY_DATABASE_URL to head, then check t
 
 check: lint typecheck test ## what CI runs on SQLite
 
-bench: install ## benchmarks (see bench/README.md)
-	$(BIN)/python -m bench
+bench: install ## PostgreSQL benchmark -> bench/results/latest.md (BENCH_ARGS=--quick; bench/README.md)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.verifier
 
 clean: ## remove the virtualenv and tool cache
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache

@@ -135,3 +135,7 @@ def main() -> None:
             f"(verify_sync {result.sync_rate:,.0f}), "
             f"bare joserfc {result.bare_rate:,.0f} tokens/s, ratio {result.ratio:.2f} [{verdict}]"
         )
+
+
+if __name__ == "__main__":
+    main()
