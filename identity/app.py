@@ -27,6 +27,7 @@ from identity.http.routes import routes
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
+from identity.services.client_admin import first_party_conflict
 from identity.services.clients import first_party_client
 from identity.services.container import Services
 from identity.services.hashing import PasswordHashing
@@ -82,8 +83,11 @@ def build_services(
             refresh_idle_ttl=settings.refresh_idle_ttl,
             session_max_ttl=settings.session_max_ttl,
             refresh_reuse_grace=settings.refresh_reuse_grace,
+            device_token_ttl=settings.device_token_ttl,
         ),
-        hashing=PasswordHashing(hasher, settings.hash_concurrency),
+        hashing=PasswordHashing(
+            hasher, settings.hash_concurrency, queue_limit=settings.hash_queue_limit
+        ),
         refresh_tokens=RefreshTokenCodec(settings.secrets()),
         client_secrets=ClientSecretDigests(settings.secrets()),
         first_party=first_party_client(
@@ -103,13 +107,31 @@ def build_services(
         throttle=RateLimiter(
             {
                 "token": Rate(settings.rate_limit_token_per_minute, 60),
+                "token-account": Rate(settings.rate_limit_account_per_minute, 60),
                 "register": Rate(settings.rate_limit_register_per_hour, 3600),
+                "change-password": Rate(settings.rate_limit_change_password_per_hour, 3600),
+                "change-password-account": Rate(settings.rate_limit_change_password_per_hour, 3600),
             },
             enabled=settings.rate_limit_enabled,
         ),
         metrics=metrics or Metrics(),
         trusted_proxies=tuple(settings.trusted_proxies),
     )
+
+
+async def refuse_a_registered_first_party_id(services: Services) -> None:
+    """Start-up check: the first-party id must not name a registered client."""
+    try:
+        conflict = await first_party_conflict(services)
+    except Exception:  # the database may come up later; the check is then skipped
+        logger.warning("could not check IDENTITY_FIRST_PARTY_CLIENT_ID at start-up")
+        return
+    if conflict:
+        raise RuntimeError(
+            f"IDENTITY_FIRST_PARTY_CLIENT_ID={services.first_party.client_id!r} names a "
+            "registered client, whose sessions would then refresh without its secret: "
+            "choose an id no client has (identity clients list)"
+        )
 
 
 def create_app(
@@ -136,6 +158,7 @@ def create_app(
         services = build_services(settings, db, clock=clock, metrics=metrics)
         await services.hashing.warm_up()
         app.state.services = services
+        await refuse_a_registered_first_party_id(services)
         try:
             await services.keys.tick()
         except Exception:

@@ -74,7 +74,10 @@ class Settings(BaseSettings):
     # How often each instance reloads the key set (and checks whether rotation is due).
     key_refresh_interval: Duration = timedelta(seconds=60)
 
+    # Consecutive failures that lock: the account for unknown devices, or one known device.
     lockout_threshold: int = Field(5, ge=1)
+    # A known device is forgotten this long after its last login.
+    device_token_ttl: Duration = timedelta(days=180)
     password_min_length: int = Field(12, ge=8)
     password_max_length: int = Field(256, ge=64)
     argon2_memory_kib: int = Field(19 * 1024, ge=8)
@@ -82,6 +85,8 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(1, ge=1)
     # Concurrent password hashes allowed; a login flood waits instead of exhausting memory.
     hash_concurrency: int = Field(max(2, (os.cpu_count() or 2)), ge=1)
+    # Password work that may wait for a slot; beyond it, answer 503 at once (load shedding).
+    hash_queue_limit: int = Field(16, ge=0)
 
     cors_origins: list[str] = Field(default_factory=list)
     trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
@@ -89,6 +94,10 @@ class Settings(BaseSettings):
     )
     rate_limit_enabled: bool = True
     rate_limit_token_per_minute: int = Field(30, ge=1)
+    # Logins per account from unknown devices, whatever their address.
+    rate_limit_account_per_minute: int = Field(10, ge=1)
+    # Password changes, per client IP and per account.
+    rate_limit_change_password_per_hour: int = Field(20, ge=1)
     rate_limit_register_per_hour: int = Field(20, ge=1)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)

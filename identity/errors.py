@@ -80,6 +80,17 @@ class RateLimited(IdentityError):
         super().__init__(description)
 
 
+class TemporarilyUnavailable(IdentityError):
+    """The service cannot take this request now (overloaded); the client should retry."""
+
+    code = "temporarily_unavailable"
+    description = "The service is busy; retry shortly."
+
+    def __init__(self, retry_after: int = 1, description: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(description)
+
+
 class NotFound(IdentityError):
     code = "not_found"
     description = "No such resource."

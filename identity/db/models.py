@@ -127,6 +127,33 @@ class OAuthClient(Mutable, Base):
     )
 
 
+class KnownDevice(Mutable, Base):
+    """A device an account has signed in from (OWASP "device cookies"): the client holds an
+    opaque device token, stored here only as its SHA-256 digest.
+
+    A login presenting a valid device token is counted and locked on this row, apart from
+    the account's own counter, so a stranger's guesses cannot lock the owner out of a
+    device they have used; forgetting a device is a soft delete.
+    """
+
+    __tablename__ = "known_devices"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    last_used_ip: Mapped[str | None] = mapped_column(String(IP_MAX))
+    last_used_user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_known_devices_user_id", "user_id"),
+        Index("ix_known_devices_expires_at", "expires_at"),
+        CheckConstraint("failed_login_count >= 0", name="failed_login_count_nonnegative"),
+    )
+
+
 class LoginAttempt(AppendOnly, Base):
     __tablename__ = "login_attempts"
 

@@ -106,6 +106,33 @@ async def rotate(
     return await updated_one(session, stmt)
 
 
+async def replayed(
+    session: AsyncSession,
+    session_id: uuid.UUID,
+    *,
+    generation: int,
+    now: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> bool:
+    """Record a grace replay's use if the session still stands at `generation`.
+
+    The UPDATE waits for, then sees, a logout or revocation committed since the row was
+    read (PostgreSQL re-checks the condition on the newest row version), so the answer to
+    the replay is decided in the same transaction as its record.
+    """
+    stmt = (
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.refresh_generation == generation,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(last_used_at=now, last_used_ip=ip, last_used_user_agent=user_agent, updated_at=now)
+    )
+    return await updated_one(session, stmt)
+
+
 async def revoke(
     session: AsyncSession, session_id: uuid.UUID, *, now: datetime, reason: str
 ) -> bool:
@@ -149,3 +176,11 @@ async def list_live(
         .order_by(func.coalesce(UserSession.last_used_at, UserSession.created_at).desc())
     )
     return (await session.scalars(stmt)).all()
+
+
+async def any_open_for_client(session: AsyncSession, client_id: str) -> bool:
+    """Whether some session not yet revoked is bound to this client id."""
+    stmt = select(UserSession.id).where(
+        UserSession.client_id == client_id, UserSession.revoked_at.is_(None)
+    )
+    return (await session.scalar(stmt.limit(1))) is not None

@@ -95,28 +95,30 @@ async def complete_login(
     *,
     verified_hash: str,
     new_hash: str | None,
+    known_device: bool,
     now: datetime,
 ) -> bool:
-    """Reset the failure count (and store an upgraded hash) if nothing changed meanwhile.
+    """Record a successful login (and store an upgraded hash) if nothing changed meanwhile.
 
-    False when, between reading the user and now, the account was locked, disabled,
-    deleted or given another password: the caller must refuse the login.
+    From an unknown device the account must not be locked, and its failure count resets;
+    from a known device the account's lock and count (which are about unknown devices) are
+    neither required nor touched. False when, between reading the user and now, the account
+    was disabled, deleted, given another password or (for an unknown device) locked: the
+    caller must refuse the login.
     """
-    values: dict[str, object] = {"failed_login_count": 0, "last_login_at": now, "updated_at": now}
+    values: dict[str, object] = {"last_login_at": now, "updated_at": now}
+    conditions = [
+        User.id == user_id,
+        User.password_hash == verified_hash,
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+    ]
+    if not known_device:
+        values["failed_login_count"] = 0
+        conditions.append(User.locked_at.is_(None))
     if new_hash is not None:
         values["password_hash"] = new_hash
-    stmt = (
-        update(User)
-        .where(
-            User.id == user_id,
-            User.password_hash == verified_hash,
-            User.locked_at.is_(None),
-            User.is_active.is_(True),
-            User.deleted_at.is_(None),
-        )
-        .values(**values)
-    )
-    return await updated_one(session, stmt)
+    return await updated_one(session, update(User).where(*conditions).values(**values))
 
 
 async def replace_password_hash(

@@ -59,6 +59,8 @@ async def update_me(request: Request) -> JSONResponse:
 async def change_password(request: Request) -> Response:
     svc = services_of(request)
     principal = await authenticate(request)
+    origin = request_origin(request)
+    svc.throttle.hit("change-password", origin.ip)
     body = await read_json(request, ChangePasswordIn)
     if len(body.current_password) > svc.policy.password.max_length:
         # No account can have such a password: refuse before any hashing.
@@ -68,7 +70,7 @@ async def change_password(request: Request) -> Response:
         principal,
         current_password=body.current_password,
         new_password=body.new_password,
-        origin=request_origin(request),
+        origin=origin,
     )
     return Response(status_code=204, headers=NO_STORE)
 

@@ -38,6 +38,7 @@ from identity.errors import (
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedGrantType,
     UnsupportedMediaType,
@@ -80,6 +81,7 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     PayloadTooLarge: Answer(413),
     ValidationFailed: Answer(422),
     RateLimited: Answer(429),
+    TemporarilyUnavailable: Answer(503),
     NotFound: Answer(404),
     AccessTokenMissing: Answer(401, challenge="bearer-no-error"),
     AccessTokenRejected: Answer(401, challenge="bearer"),
@@ -137,7 +139,7 @@ def error_response(exc: IdentityError, path: str) -> JSONResponse:
         headers["WWW-Authenticate"] = challenge(REALM)
     elif answer.challenge == "basic":
         headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | TemporarilyUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, answer.status, headers=headers)
 

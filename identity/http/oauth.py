@@ -26,7 +26,7 @@ from identity.http.errors import NO_STORE
 from identity.http.parsing import read_form, read_json
 from identity.http.schemas import RefreshIn
 from identity.services.clients import ClientCredentials
-from identity.services.login import login_with_password
+from identity.services.login import Login, login_with_password
 from identity.services.tokens import TokenPair, issue_client_token, refresh_session
 
 KNOWN_PARAMS = frozenset(
@@ -42,8 +42,11 @@ KNOWN_PARAMS = frozenset(
         "audience",
         "token",
         "token_type_hint",
+        "device_token",
     }
 )
+# The browser's copy of the device token: HttpOnly (scripts never see it), sent to /token only.
+DEVICE_COOKIE = "identity_device"
 # RFC 6749 §3.3 scope-token.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 
@@ -85,12 +88,19 @@ def parse_audience(params: dict[str, str]) -> str | None:
         return None
     if len(value) > AUDIENCE_MAX or not value.isprintable() or " " in value:
         raise InvalidTarget
-    if resource is not None and (not urlsplit(resource).scheme or "#" in resource):
+    if resource is not None and (not _absolute_uri(resource) or "#" in resource):
         raise InvalidTarget  # RFC 8707 §2: an absolute URI, no fragment
     return value
 
 
-def token_response(pair: TokenPair) -> JSONResponse:
+def _absolute_uri(value: str) -> bool:
+    try:
+        return bool(urlsplit(value).scheme)
+    except ValueError:  # "http://[::1" and other unparseable authorities
+        return False
+
+
+def token_response(pair: TokenPair, device_token: str | None = None) -> JSONResponse:
     body = {
         "access_token": pair.access_token,
         "token_type": pair.token_type,
@@ -100,6 +110,8 @@ def token_response(pair: TokenPair) -> JSONResponse:
     }
     if pair.refresh_token is None:  # RFC 6749 §4.4.3: none for client_credentials
         del body["refresh_token"]
+    if device_token is not None:  # an additional parameter (RFC 6749 §5.1)
+        body["device_token"] = device_token
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -117,6 +129,7 @@ async def token(request: Request) -> JSONResponse:
             credentials=credentials,
             refresh_token=_required(params, "refresh_token"),
             scope=parse_scope(params.get("scope")),
+            audience=parse_audience(params),
             origin=origin,
         )
         return token_response(pair)
@@ -131,12 +144,23 @@ async def token(request: Request) -> JSONResponse:
         return token_response(pair)
     if grant_type != "password":
         raise UnsupportedGrantType
-    return token_response(await _password_grant(request, params, credentials))
+    login = await _password_grant(request, params, credentials)
+    response = token_response(login.pair, login.device_token)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        login.device_token,
+        max_age=int(svc.policy.device_token_ttl.total_seconds()),
+        path="/token",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
 
 
 async def _password_grant(
     request: Request, params: dict[str, str], credentials: ClientCredentials
-) -> TokenPair:
+) -> Login:
     svc = services_of(request)
     username, password = _required(params, "username"), _required(params, "password")
     if len(username) > EMAIL_MAX or not username.isprintable():
@@ -151,6 +175,8 @@ async def _password_grant(
         password=password,
         scope=parse_scope(params.get("scope")),
         audience=parse_audience(params),
+        # The form's (apps) or the cookie's (browsers); a malformed one is just unknown.
+        device_token=params.get("device_token") or request.cookies.get(DEVICE_COOKIE),
         origin=request_origin(request),
     )
 
@@ -164,6 +190,7 @@ async def refresh(request: Request) -> JSONResponse:
         credentials=client_credentials(request, {}),
         refresh_token=body.refresh_token,
         scope=None,
+        audience=None,
         origin=request_origin(request),
     )
     return token_response(pair)

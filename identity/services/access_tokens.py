@@ -79,7 +79,9 @@ class AccessTokens:
         signing = self.ring.snapshot.signing
         if signing is None:
             raise RuntimeError("no signing key loaded")
-        lifetime = int(ttl.total_seconds()) if ttl else self.ttl
+        # A client's own TTL may only shorten: a retired key stays published for the
+        # service's TTL, so no token may outlive that (docs/architecture.md, "Signing keys").
+        lifetime = min(int(ttl.total_seconds()), self.ttl) if ttl else self.ttl
         now = self._now()
         jti = uuid.uuid4().hex
         claims: dict[str, Any] = {

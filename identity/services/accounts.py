@@ -37,10 +37,10 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_can_sign_in(user: User | None) -> bool:
-    return (
-        user is not None and user.deleted_at is None and user.is_active and user.locked_at is None
-    )
+def account_active(user: User | None) -> bool:
+    """Neither disabled nor deleted: its sessions go on. A lock caused by failed logins is not
+    here on purpose: it bars new logins from unknown devices, and ends no session."""
+    return user is not None and user.deleted_at is None and user.is_active
 
 
 async def enforce_password_policy(
@@ -137,6 +137,9 @@ async def change_password(
         SessionEnded: the account went away after authentication.
     """
     user, session_id = principal.user, principal.session.id
+    # Each attempt costs a strength estimate and up to two hashes: one account cannot make
+    # the service spend them without bound (per address: the HTTP layer).
+    svc.throttle.hit("change-password-account", str(user.id))
     await enforce_password_policy(
         svc, new_password, email=user.email, display_name=user.display_name
     )
@@ -152,6 +155,7 @@ async def change_password(
             await register_failure(
                 session,
                 user,
+                device=None,  # a signed-in caller presents no device token: the account counts
                 threshold=svc.policy.lockout_threshold,
                 reason="wrong_current_password",
                 origin=origin,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identity.bounds import AUDIENCE_MAX
 from identity.crypto.client_secrets import new_secret
 from identity.db import clients as client_queries
+from identity.db import sessions as session_queries
 from identity.db.models import OAuthClient
 from identity.db.uow import unit_of_work
 from identity.errors import ClientNotFound, Detail, ValidationFailed
@@ -45,7 +46,7 @@ def _invalid(message: str, field: str) -> ValidationFailed:
     return ValidationFailed(details=[Detail(message, field=field)])
 
 
-def _checked_values(spec: ClientSpec, *, confidential: bool) -> dict[str, Any]:
+def _checked_values(spec: ClientSpec, *, confidential: bool, max_ttl: int) -> dict[str, Any]:
     """Column values for the fields `spec` sets, each validated."""
     values: dict[str, Any] = {}
     try:
@@ -64,8 +65,11 @@ def _checked_values(spec: ClientSpec, *, confidential: bool) -> dict[str, Any]:
             values["default_audience"] = _check_audience(spec.default_audience)
         if spec.access_token_ttl is not None:
             seconds = int(spec.access_token_ttl.total_seconds())
-            if not 0 < seconds <= 86_400:
-                raise ValueError("an access-token TTL is 1 second to 1 day")
+            if not 0 < seconds <= max_ttl:
+                # Longer would outlive the retired keys that verify it.
+                raise ValueError(
+                    f"an access-token TTL is 1 to {max_ttl} seconds (IDENTITY_ACCESS_TOKEN_TTL)"
+                )
             values["access_token_ttl"] = seconds
         if spec.can_introspect is not None:
             if spec.can_introspect and not confidential:
@@ -109,7 +113,7 @@ async def create_client(
         raise _invalid(
             "this is the first-party client's id (IDENTITY_FIRST_PARTY_CLIENT_ID)", "client_id"
         )
-    values = _checked_values(spec, confidential=confidential)
+    values = _checked_values(spec, confidential=confidential, max_ttl=svc.access_tokens.ttl)
     values.setdefault("name", client_id)
     values.setdefault(
         "grant_types", ["client_credentials"] if confidential else ["password", "refresh_token"]
@@ -128,12 +132,23 @@ async def create_client(
             updated_at=now,
             **values,
         )
+        if await session_queries.any_open_for_client(session, client_id):
+            # Sessions of a former first-party id, say: a new client must not inherit them.
+            raise _invalid("open sessions are bound to this id; choose another", "client_id")
         try:
             await client_queries.insert(session, row)
         except client_queries.DuplicateClientId:
             raise _invalid("a client with this id exists", "client_id") from None
         _record(session, AuthEventType.CLIENT_CREATED, row, actor_id, origin, now)
     return Client.of(row), secret
+
+
+async def first_party_conflict(svc: Services) -> bool:
+    """Whether a registered client has the first-party client's id. It must not: requests
+    naming that id are taken for the first-party public client, so the registered client's
+    sessions would be refreshed without its secret."""
+    async with unit_of_work(svc.sessionmaker) as session:
+        return await client_queries.get_live(session, svc.first_party.client_id) is not None
 
 
 async def list_clients(svc: Services) -> list[Client]:
@@ -158,7 +173,7 @@ async def update_client(
     """Change what the spec sets; the default audience is always among the audiences."""
     async with unit_of_work(svc.sessionmaker) as session:
         row = await _locked_row(session, client_id)
-        values = _checked_values(spec, confidential=row.confidential)
+        values = _checked_values(spec, confidential=row.confidential, max_ttl=svc.access_tokens.ttl)
         default = values.get("default_audience", row.default_audience)
         audiences = values.get("audiences", row.audiences)
         values["audiences"] = list(dict.fromkeys([default, *audiences]))

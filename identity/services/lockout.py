@@ -1,5 +1,8 @@
-"""Lockout: consecutive failures lock an account until an administrator unlocks it
-(docs/architecture.md, "Lockout").
+"""Lockout: consecutive failures lock until an administrator unlocks (docs/architecture.md,
+"Lockout") — the account for logins from devices it has never seen, or one known device
+for its own failures (OWASP "device cookies"), so a stranger's guesses cannot lock the
+owner out of a device they have used. A lock caused by failures ends no session: guessing
+is no evidence that a session is compromised (an administrator's disable does end them).
 
 The policy itself is pure (`lock_due`). The bookkeeping around it relies on the database
 for atomicity: the count is one `UPDATE ... RETURNING`, the lock a conditional UPDATE that
@@ -14,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.db import sessions as session_queries
+from identity.db import devices as device_queries
 from identity.db import users as user_queries
 from identity.db.login_attempts import add_login_attempt
-from identity.db.models import User
+from identity.db.models import KnownDevice, User
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
 
@@ -67,14 +70,20 @@ async def register_failure(
     session: AsyncSession,
     user: User,
     *,
+    device: KnownDevice | None,
     threshold: int,
     reason: str,
     origin: Origin,
     now: datetime,
     context: str = "login",
 ) -> bool:
-    """Count a wrong password against `user`; lock at the threshold. True if this call locked."""
-    count = await user_queries.count_failed_login(session, user.id, now)
+    """Count a wrong password against the known `device` it came from, or else against the
+    account; lock that one at the threshold. True if this call locked."""
+    if device is not None:
+        count = await device_queries.count_failure(session, device.id, now)
+    else:
+        count = await user_queries.count_failed_login(session, user.id, now)
+    kind = "device" if device is not None else "account"
     record_login_attempt(
         session,
         identifier=user.email_normalized,
@@ -82,39 +91,29 @@ async def register_failure(
         reason=reason,
         origin=origin,
         now=now,
-        data={"failed_count": count, "context": context},
+        data={"failed_count": count, "context": context, "counted_on": kind},
     )
     if not lock_due(count, threshold):
         return False
-    return await lock_account(session, user.id, origin=origin, now=now, failed_count=count)
-
-
-async def lock_account(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    *,
-    origin: Origin,
-    now: datetime,
-    failed_count: int,
-) -> bool:
-    if not await user_queries.lock(session, user_id, now=now, reason=LOCK_REASON):
-        return False  # someone else locked it first: one lock, one event
-    ended = await session_queries.revoke_for_user(
-        session, user_id, now=now, reason="account_locked"
-    )
-    record(
-        session,
-        AuthEventType.ACCOUNT_LOCKED,
-        at=now,
-        user_id=user_id,
-        **origin.fields(),
-        data={
-            "reason": LOCK_REASON,
-            "failed_count": failed_count,
-            "sessions_ended": len(ended),
-        },
-    )
-    return True
+    if device is not None:
+        locked = await device_queries.lock(session, device.id, now)
+    else:
+        locked = await user_queries.lock(session, user.id, now=now, reason=LOCK_REASON)
+    if locked:  # someone else may have locked it first: one lock, one event
+        record(
+            session,
+            AuthEventType.ACCOUNT_LOCKED,
+            at=now,
+            user_id=user.id,
+            **origin.fields(),
+            data={
+                "kind": kind,
+                "reason": LOCK_REASON,
+                "failed_count": count,
+                **({"device_id": str(device.id)} if device is not None else {}),
+            },
+        )
+    return locked
 
 
 async def unlock_account(
@@ -126,8 +125,11 @@ async def unlock_account(
     now: datetime,
     via: str,
 ) -> bool:
-    """Lift a lock (and forget past failures). False when the account was not locked."""
-    if not await user_queries.unlock(session, user.id, now=now):
+    """Lift every lock of the account — its own and its devices' — and forget past
+    failures. False when nothing was locked."""
+    account = await user_queries.unlock(session, user.id, now=now)
+    devices = await device_queries.unlock_all(session, user.id, now)
+    if not account and not devices:
         return False
     record(
         session,
@@ -136,6 +138,6 @@ async def unlock_account(
         user_id=user.id,
         actor_id=actor_id,
         **origin.fields(),
-        data={"via": via},
+        data={"via": via, "account": account, "devices": devices},
     )
     return True

@@ -5,24 +5,29 @@ milliseconds, and holding a pooled connection (or SQLite's write lock) that long
 a login flood starve refresh and /me of connections. What the second transaction writes is
 guarded by conditional UPDATEs, so a lock or password change in between is honoured.
 
-Unknown, locked and disabled accounts cost the same hash work as a real one and end in the
-same `InvalidCredentials`; only the event log knows which it was.
+A login that presents a valid device token of the account is judged and counted on that
+device; any other is judged on the account (`identity/services/lockout.py`). Unknown,
+locked and disabled accounts cost the same hash work as a real one and end in the same
+`InvalidCredentials`; only the event log knows which it was.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.crypto.device_tokens import device_digest, new_device_token
 from identity.crypto.passwords import UnknownHashFormat
+from identity.db import devices as device_queries
 from identity.db import users as user_queries
-from identity.db.models import User
+from identity.db.models import KnownDevice, User
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services import clients
-from identity.services.accounts import normalize_email, user_can_sign_in
+from identity.services.accounts import account_active, normalize_email
 from identity.services.clients import ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
@@ -33,12 +38,33 @@ from identity.services.tokens import TokenPair, start_session
 logger = logging.getLogger("identity.login")
 
 
+@dataclass(frozen=True)
+class Login:
+    """A successful login: its token pair, and the device token the client keeps for next
+    time (a new one on every login; the one presented no longer works)."""
+
+    pair: TokenPair
+    device_token: str
+
+
+def _refusal_reason(user: User | None, device: KnownDevice | None, matched: bool) -> str | None:
+    if user is None:
+        return "unknown_user"
+    if not account_active(user):
+        return "account_disabled"
+    if device is not None and device.locked_at is not None:
+        return "device_locked"
+    if device is None and user.locked_at is not None:
+        return "account_locked"  # for devices it has never seen
+    return None if matched else "wrong_password"
+
+
 async def _check_password(
-    svc: Services, user: User | None, password: str
+    svc: Services, user: User | None, device: KnownDevice | None, password: str
 ) -> tuple[bool, str | None]:
-    if user is None or not user_can_sign_in(user):
-        # Locked and disabled accounts never consult their real hash: verifying it (and
-        # rehashing on a match) would let timing tell a right guess from a wrong one.
+    if user is None or _refusal_reason(user, device, matched=True) is not None:
+        # Refused whatever the password: never consult the real hash, since verifying it
+        # (and rehashing on a match) would let timing tell a right guess from a wrong one.
         await svc.hashing.verify_dummy(password)
         return False, None
     try:
@@ -50,16 +76,6 @@ async def _check_password(
         return False, None
 
 
-def _refusal_reason(user: User | None, matched: bool) -> str | None:
-    if user is None:
-        return "unknown_user"
-    if user.locked_at is not None:
-        return "account_locked"
-    if not user.is_active:
-        return "account_disabled"
-    return None if matched else "wrong_password"
-
-
 async def login_with_password(
     svc: Services,
     *,
@@ -68,18 +84,22 @@ async def login_with_password(
     password: str,
     scope: str | None,
     audience: str | None,
+    device_token: str | None,
     origin: Origin,
-) -> TokenPair:
+) -> Login:
     """Verify the client, what it asks for, then the user's credentials; open a session.
 
     The client's checks come first and cost no hash: a request that could never get a
-    token is refused before any password work.
+    token is refused before any password work. Logins from unknown devices are throttled
+    per account as well (a distributed guesser gets no more tries than one client).
 
     Raises:
         InvalidClient, UnauthorizedClient, InvalidScope, InvalidTarget: the client's part.
+        RateLimited: too many logins for this account from unknown devices.
         InvalidCredentials: for every kind of refusal (its bookkeeping is committed).
     """
     identifier = normalize_email(email)
+    digest = device_digest(device_token) if device_token else None
     async with unit_of_work(svc.sessionmaker) as session:
         client = await clients.identify(
             session, credentials, first_party=svc.first_party, digests=svc.client_secrets
@@ -87,18 +107,24 @@ async def login_with_password(
         client.allow(clients.PASSWORD)
         granted, target = client.grant_scope(scope), client.choose_audience(audience)
         user = await user_queries.get_live_by_email(session, identifier)
-    matched, new_hash = await _check_password(svc, user, password)
+        device = None
+        if user is not None and digest is not None:
+            device = await device_queries.get_live(
+                session, digest, user_id=user.id, now=svc.clock.now()
+            )
+    if device is None:
+        svc.throttle.hit("token-account", identifier)
+    matched, new_hash = await _check_password(svc, user, device, password)
 
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        reason = _refusal_reason(user, matched)
+        reason = _refusal_reason(user, device, matched)
         if user is not None and reason is None:
-            if not await user_queries.complete_login(
-                session, user.id, verified_hash=user.password_hash, new_hash=new_hash, now=now
-            ):
+            if not await _complete(session, svc, user, device, new_hash, now):
                 reason = "account_changed"  # locked, disabled or re-passworded meanwhile
         if user is None or reason is not None:
-            await _refuse(svc, session, user, identifier, reason or "unknown_user", origin, now)
+            reason = reason or "unknown_user"
+            await _refuse(svc, session, user, device, identifier, reason, origin, now)
             raise InvalidCredentials
 
         pair = await start_session(
@@ -111,6 +137,7 @@ async def login_with_password(
             origin=origin,
             now=now,
         )
+        token = await _remember_device(session, svc, user, device, origin, now)
         record_login_attempt(
             session,
             identifier=identifier,
@@ -119,7 +146,12 @@ async def login_with_password(
             origin=origin,
             now=now,
             session_id=pair.session_id,
-            data={"scope": granted, "client_id": client.client_id, "audience": target},
+            data={
+                "scope": granted,
+                "client_id": client.client_id,
+                "audience": target,
+                "device": "known" if device is not None else "new",
+            },
         )
         if new_hash is not None:
             record(
@@ -131,13 +163,70 @@ async def login_with_password(
                 **origin.fields(),
                 data={"context": "login"},
             )
-        return pair
+        return Login(pair, token)
+
+
+async def _complete(
+    session: AsyncSession,
+    svc: Services,
+    user: User,
+    device: KnownDevice | None,
+    new_hash: str | None,
+    now: datetime,
+) -> bool:
+    """The conditional writes of a success; False (and nothing written) when the device was
+    locked or forgotten, or the account changed, since they were read."""
+    if device is not None and not await device_queries.usable_for_update(session, device.id):
+        return False
+    return await user_queries.complete_login(
+        session,
+        user.id,
+        verified_hash=user.password_hash,
+        new_hash=new_hash,
+        known_device=device is not None,
+        now=now,
+    )
+
+
+async def _remember_device(
+    session: AsyncSession,
+    svc: Services,
+    user: User,
+    device: KnownDevice | None,
+    origin: Origin,
+    now: datetime,
+) -> str:
+    """A fresh device token: the known device's, rotated (its count reset), or a new device."""
+    token = new_device_token()
+    digest = device_digest(token)
+    assert digest is not None  # noqa: S101 (our own token has our shape)
+    expires_at = now + svc.policy.device_token_ttl
+    if device is None or not await device_queries.recognised(
+        session,
+        device.id,
+        digest=digest,
+        now=now,
+        expires_at=expires_at,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+    ):
+        device_queries.add(
+            session,
+            user_id=user.id,
+            digest=digest,
+            now=now,
+            expires_at=expires_at,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+        )
+    return token
 
 
 async def _refuse(
     svc: Services,
     session: AsyncSession,
     user: User | None,
+    device: KnownDevice | None,
     identifier: str,
     reason: str,
     origin: Origin,
@@ -147,6 +236,7 @@ async def _refuse(
         await register_failure(
             session,
             user,
+            device=device,
             threshold=svc.policy.lockout_threshold,
             reason=reason,
             origin=origin,

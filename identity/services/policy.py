@@ -17,3 +17,5 @@ class AccountPolicy:
     session_max_ttl: timedelta = timedelta(days=30)
     # A replay of the immediate predecessor within this window gets the same successor.
     refresh_reuse_grace: timedelta = timedelta(seconds=10)
+    # How long a device token (a known device, for lockout) lasts without a login from it.
+    device_token_ttl: timedelta = timedelta(days=180)

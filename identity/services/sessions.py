@@ -16,7 +16,7 @@ from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
 from identity.errors import AccessTokenRejected, SessionEnded, SessionNotFound
-from identity.services.accounts import user_can_sign_in
+from identity.services.accounts import account_active
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
@@ -65,7 +65,7 @@ async def authenticate(svc: Services, access_token: str) -> Principal:
     if found is None:
         raise SessionEnded
     row, user = found
-    if row.user_id != user_id or not user_can_sign_in(user):
+    if row.user_id != user_id or not account_active(user):
         raise SessionEnded
     if not session_is_live(row, svc.clock.now()):
         raise SessionEnded

@@ -16,17 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.crypto.refresh_tokens import PREFIX as REFRESH_PREFIX
 from identity.crypto.refresh_tokens import MalformedRefreshToken
+from identity.db import clients as client_queries
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
 from identity.errors import AccessTokenRejected, IntrospectionNotAllowed, InvalidClient
 from identity.services import clients
-from identity.services.accounts import user_can_sign_in
+from identity.services.accounts import account_active
 from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
 from identity.services.sessions import session_is_live
+from identity.services.tokens import narrow_scope
 from identity.verifier import VerifiedToken
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -41,6 +43,10 @@ class _Presented:
     user: User | None
     access: VerifiedToken | None = None
     generation: int | None = None
+
+    @property
+    def access_client_id(self) -> str | None:
+        return self.access.client_id if self.access is not None else None
 
 
 async def revoke(
@@ -62,7 +68,9 @@ async def revoke(
         client = await clients.identify(
             session, credentials, first_party=svc.first_party, digests=svc.client_secrets
         )
-        presented = await _find(session, svc, token)
+        # Access tokens for this service's own audience only: a resource server holding a
+        # token meant for it must not end the user's whole session with it.
+        presented = await _find(session, svc, token, any_audience=False)
         row = presented.session if presented else None
         if row is None or _client_of(svc, row) != client.client_id:
             return
@@ -100,28 +108,47 @@ async def introspect(
             session, credentials, first_party=svc.first_party, digests=svc.client_secrets
         )
         _may_introspect(client)
-        presented = await _find(session, svc, token)
-    if presented is None:
-        return INACTIVE
+        presented = await _find(session, svc, token, any_audience=True)
+        if presented is None:
+            return INACTIVE
+        row = presented.session
+        issued_to = _client_of(svc, row) if row else presented.access_client_id
+        owner = await _usable_client(session, svc, issued_to)
     now = svc.clock.now()
-    row, user = presented.session, presented.user
-    if row is not None and (not session_is_live(row, now) or not user_can_sign_in(user)):
+    if owner is None:
+        return INACTIVE  # its client was disabled or removed: nothing it holds works
+    if row is not None and (not session_is_live(row, now) or not account_active(presented.user)):
         return INACTIVE
     if presented.access is not None:
         return _access_claims(presented.access)
     if row is None or presented.generation != row.refresh_generation:
         return INACTIVE  # a superseded refresh token is no longer a credential
+    if clients.REFRESH_TOKEN not in owner.grant_types:
+        return INACTIVE
     return {
         "active": True,
         "token_type": "refresh_token",
-        "client_id": _client_of(svc, row),
+        "client_id": owner.client_id,
         "sub": str(row.user_id),
         "sid": str(row.id),
-        "scope": row.scope,
+        # What the next refresh would grant: scopes the client lost are gone.
+        "scope": narrow_scope(None, row.scope, owner),
         "iss": svc.access_tokens.issuer,
         "iat": int((row.refreshed_at or row.created_at).timestamp()),
         "exp": int(min(row.expires_at, row.idle_expires_at).timestamp()),
     }
+
+
+async def _usable_client(
+    session: AsyncSession, svc: Services, client_id: str | None
+) -> Client | None:
+    """The token's client if it may still use its tokens: registered and enabled."""
+    if client_id is None or client_id == svc.first_party.client_id:
+        return svc.first_party
+    row = await client_queries.get_live(session, client_id)
+    if row is None or row.disabled_at is not None:
+        return None
+    return Client.of(row)
 
 
 def _may_introspect(client: Client) -> None:
@@ -145,7 +172,9 @@ def _client_of(svc: Services, row: UserSession) -> str:
     return row.client_id or svc.first_party.client_id
 
 
-async def _find(session: AsyncSession, svc: Services, token: str) -> _Presented | None:
+async def _find(
+    session: AsyncSession, svc: Services, token: str, *, any_audience: bool
+) -> _Presented | None:
     """The token, if we issued it: by its shape, a refresh token or an access token."""
     if token.startswith(REFRESH_PREFIX):
         try:
@@ -157,7 +186,7 @@ async def _find(session: AsyncSession, svc: Services, token: str) -> _Presented 
             return None
         return _Presented("refresh_token", found[0], found[1], generation=parsed.generation)
     try:
-        access = svc.access_tokens.check(token, any_audience=True)
+        access = svc.access_tokens.check(token, any_audience=any_audience)
     except AccessTokenRejected:
         return None
     if access.sid is None:

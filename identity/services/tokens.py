@@ -19,9 +19,15 @@ from identity.crypto.refresh_tokens import MalformedRefreshToken, ParsedRefreshT
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
-from identity.errors import InvalidClient, InvalidRefreshToken, InvalidScope, RefreshTokenReused
+from identity.errors import (
+    InvalidClient,
+    InvalidRefreshToken,
+    InvalidScope,
+    InvalidTarget,
+    RefreshTokenReused,
+)
 from identity.services import clients
-from identity.services.accounts import user_can_sign_in
+from identity.services.accounts import account_active
 from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
@@ -113,9 +119,13 @@ async def refresh_session(
     credentials: ClientCredentials,
     refresh_token: str,
     scope: str | None,
+    audience: str | None,
     origin: Origin,
 ) -> TokenPair:
     """Rotate `refresh_token` into a new pair, in one unit of work.
+
+    The session keeps its audience: asking for another is `invalid_target` (RFC 8707 §2.2),
+    and a session whose audience the client is no longer registered for cannot refresh.
 
     Raises:
         RefreshTokenReused: a genuine but superseded token; the session is now ended (and
@@ -131,7 +141,7 @@ async def refresh_session(
     except MalformedRefreshToken:
         raise InvalidRefreshToken from None
     async with unit_of_work(svc.sessionmaker) as session:
-        return await _rotate(session, svc, parsed, credentials, scope, origin)
+        return await _rotate(session, svc, parsed, credentials, scope, audience, origin)
 
 
 async def _rotate(
@@ -140,6 +150,7 @@ async def _rotate(
     parsed: ParsedRefreshToken,
     credentials: ClientCredentials,
     scope: str | None,
+    audience: str | None,
     origin: Origin,
 ) -> TokenPair:
     now = svc.clock.now()
@@ -167,8 +178,13 @@ async def _rotate(
             await _end_reused(session, row, generation, origin, now)
         raise InvalidRefreshToken
     client.allow(clients.REFRESH_TOKEN)
-    if not user_can_sign_in(user):
+    if not account_active(user):
         raise InvalidRefreshToken
+    session_audience = row.audience or client.default_audience
+    if session_audience not in client.audiences:
+        raise InvalidRefreshToken  # an audience taken from the client since the login
+    if audience is not None and audience != session_audience:
+        raise InvalidTarget
     access_scope = narrow_scope(scope, row.scope, client)
 
     if generation == row.refresh_generation:
@@ -199,7 +215,36 @@ async def _rotate(
         row = reread
         if not _is_grace_replay(row, generation, now, svc):
             await _end_reused(session, row, generation, origin, now)
-    return _pair(svc, row, user, row.refresh_generation, access_scope, client)
+    return await _grace_replay(session, svc, row, user, access_scope, client, origin, now)
+
+
+async def _grace_replay(
+    session: AsyncSession,
+    svc: Services,
+    row: UserSession,
+    user: User,
+    scope: str,
+    client: Client,
+    origin: Origin,
+    now: datetime,
+) -> TokenPair:
+    """The same successor again (a lost response, two tabs racing) — recorded, and refused
+    if the session ended since it was read."""
+    current = row.refresh_generation
+    if not await session_queries.replayed(
+        session, row.id, generation=current, now=now, ip=origin.ip, user_agent=origin.user_agent
+    ):
+        raise InvalidRefreshToken
+    record(
+        session,
+        AuthEventType.TOKEN_REFRESHED,
+        at=now,
+        user_id=row.user_id,
+        session_id=row.id,
+        **origin.fields(),
+        data={"generation": current, "replay": True},
+    )
+    return _pair(svc, row, user, current, scope, client)
 
 
 def _is_grace_replay(row: UserSession, generation: int, now: datetime, svc: Services) -> bool:

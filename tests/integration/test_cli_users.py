@@ -47,7 +47,7 @@ async def test_users_unlock(
     row = await user_row(sessionmaker, "alice@example.com")
     assert (row.locked_at, row.failed_login_count) == (None, 0)
     (event,) = await events(sessionmaker, "account_unlocked")
-    assert event.data == {"via": "cli"}
+    assert event.data == {"via": "cli", "account": True, "devices": 0}
     assert event.user_agent == "identity-cli"
     await login(client, "alice@example.com", PASSWORD)
 

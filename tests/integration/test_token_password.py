@@ -52,7 +52,14 @@ async def test_success_is_an_rfc6749_token_response(
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["pragma"] == "no-cache"
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+    assert set(body) == {
+        "access_token", "token_type", "expires_in", "refresh_token", "scope", "device_token"
+    }  # fmt: skip
+    assert re.fullmatch(r"dt_[A-Za-z0-9_-]{43}", body["device_token"])
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"identity_device={body['device_token']};")
+    for attribute in ("HttpOnly", "Secure", "SameSite=strict", "Path=/token", "Max-Age="):
+        assert attribute in cookie
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 600
     assert body["scope"] == "profile read"

@@ -60,19 +60,25 @@ async def test_rotation_issues_a_new_pair_each_time(
 
 
 async def test_replaying_the_predecessor_within_grace_returns_the_same_successor(
-    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+    make_client: Any, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
+    client = await make_client()
     user = await register(client)
     rt0 = (await login(client))["refresh_token"]
     rt1 = (await refreshed(client, rt0))["refresh_token"]
     clock.advance(9)
-    replay = await refreshed(client, rt0)
+    other_device = await make_client(client_ip="198.51.100.44")
+    replay = await refreshed(other_device, rt0)
     assert replay["refresh_token"] == rt1
     assert (await client.get("/me", headers=bearer(replay))).status_code == 200
-    # Idempotent: nothing rotated, nothing revoked.
+    # Idempotent: nothing rotated, nothing revoked; but the replay leaves its trace.
     (row,) = await sessions_of(sessionmaker, user["id"])
     assert (row.refresh_generation, row.revoked_at) == (1, None)
-    assert len(await events(sessionmaker, "token_refreshed")) == 1
+    assert row.last_used_ip == "198.51.100.44"
+    rotated, replayed = await events(sessionmaker, "token_refreshed")
+    assert rotated.data == {"generation": 1}
+    assert replayed.data == {"generation": 1, "replay": True}
+    assert replayed.ip == "198.51.100.44"
     assert (await refreshed(client, rt1))["refresh_token"] != rt1
 
 
