@@ -23,6 +23,7 @@ from identity.http.metrics import AccessMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.no_store import NoStoreMiddleware
 from identity.http.routes import routes
+from identity.http.security_headers import SecurityHeadersMiddleware
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
@@ -144,6 +145,8 @@ def create_app(
 
     middleware = [
         Middleware(RequestIdMiddleware),
+        # nosniff, no-referrer and no framing on every answer (500s: http/errors.py).
+        Middleware(SecurityHeadersMiddleware),
         # Next, so that it times everything else and sees the status the client gets.
         Middleware(AccessMiddleware, metrics=metrics),
         Middleware(NoStoreMiddleware, paths=OAUTH_PATHS),

@@ -41,6 +41,7 @@ from identity.errors import (
     WeakPassword,
     WrongCurrentPassword,
 )
+from identity.http.security_headers import SECURITY_HEADERS
 from identity.verifier.bearer import challenge
 
 logger = logging.getLogger("identity.http")
@@ -168,7 +169,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     logger.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    headers = {**NO_STORE, **({"X-Request-ID": request_id} if request_id else {})}
+    # Written outside every user middleware (ServerErrorMiddleware): add what they would.
+    headers = {
+        **NO_STORE,
+        **SECURITY_HEADERS,
+        **({"X-Request-ID": request_id} if request_id else {}),
+    }
     return JSONResponse(
         {
             "error": "internal_error",
