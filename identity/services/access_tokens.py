@@ -52,6 +52,8 @@ class AccessTokens:
             algorithms=SIGNING_ALGORITHMS,
             leeway=int(leeway.total_seconds()),
             now=self._now,
+            # Nothing we mint lives longer than our own TTL (the leeway is slack only).
+            max_lifetime=self.ttl + int(leeway.total_seconds()),
         )
 
     def _now(self) -> int:
