@@ -178,3 +178,18 @@ class RefreshTokenReused(IdentityError):
     code = "refresh_token_reused"
     description = "The refresh token was already used; the session has been ended."
     keep_changes = True  # the revocation and its event must persist
+
+
+# -- availability ----------------------------------------------------------------------
+
+
+class SigningKeysUnavailable(IdentityError):
+    """This instance has no key set to publish yet (the database was unreachable when it
+    started); it must not answer an empty set that verifiers and caches would keep."""
+
+    code = "temporarily_unavailable"
+    description = "The signing keys are not available yet; retry later."
+
+    def __init__(self, retry_after: int = 60, description: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(description)

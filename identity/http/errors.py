@@ -35,6 +35,7 @@ from identity.errors import (
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    SigningKeysUnavailable,
     UnsupportedGrantType,
     UnsupportedMediaType,
     ValidationFailed,
@@ -61,6 +62,7 @@ class Answer:
     description: str | None = None  # a fixed wire text, hiding which cause it was
     challenge: str | None = None  # "bearer" (RFC 6750 §3) or "bearer-no-error" (§3.1)
     details_under: str | None = None  # weak_password nests its list under "reasons"
+    no_store: bool = False  # never cached, whatever the path
 
 
 _GRANT_REFUSED = Answer(
@@ -89,6 +91,7 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     InvalidCredentials: Answer(400),
     InvalidRefreshToken: Answer(400),
     RefreshTokenReused: Answer(400),
+    SigningKeysUnavailable: Answer(503, no_store=True),
 }
 
 OAUTH_ANSWERS: dict[type[IdentityError], Answer] = {
@@ -122,12 +125,12 @@ def error_response(exc: IdentityError, path: str) -> JSONResponse:
     if exc.details and not oauth:
         items = [d.as_dict() for d in exc.details]
         body["details"] = {answer.details_under: items} if answer.details_under else items
-    headers = dict(NO_STORE) if oauth or answer.challenge else {}
+    headers = dict(NO_STORE) if oauth or answer.challenge or answer.no_store else {}
     if answer.challenge == "bearer":
         headers["WWW-Authenticate"] = challenge(REALM, code, description)
     elif answer.challenge == "bearer-no-error":
         headers["WWW-Authenticate"] = challenge(REALM)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | SigningKeysUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, answer.status, headers=headers)
 

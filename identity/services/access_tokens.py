@@ -90,6 +90,10 @@ class AccessTokens:
         token = jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
         return IssuedAccessToken(token=token, expires_in=self.ttl, jti=jti)
 
+    def kid_of(self, token: str) -> str:
+        """The `kid` of a token `check` accepted (its vetted header is memoised)."""
+        return self.rules.vet_header(token)[1]
+
     def check(self, token: str) -> VerifiedToken:
         """The claims of `token` if it is one of ours and still valid.
 

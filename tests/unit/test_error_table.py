@@ -33,7 +33,7 @@ def test_every_error_renders_on_every_path(cls: type[IdentityError]) -> None:
     for path in ("/me", "/token"):
         response = error_response(make(cls), path)
         body = json.loads(response.body)
-        assert 400 <= response.status_code < 500
+        assert 400 <= response.status_code < 600
         assert set(body) <= {"error", "error_description", "details"}
         assert re.fullmatch(r"[a-z_]+", body["error"])
 
@@ -94,3 +94,12 @@ def test_bearer_errors_carry_their_challenge() -> None:
     )
     limited = error_response(errors.RateLimited(7), "/register")
     assert limited.headers["retry-after"] == "7"
+
+
+def test_missing_signing_keys_are_503_never_cached_with_retry_after() -> None:
+    for path in ("/.well-known/jwks.json", "/token"):
+        response = error_response(errors.SigningKeysUnavailable(60), path)
+        assert response.status_code == 503
+        assert json.loads(response.body)["error"] == "temporarily_unavailable"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["retry-after"] == "60"
