@@ -31,6 +31,7 @@ from identity.services.container import Services
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
+from identity.services.login_timing import calibrate_from_accounts
 from identity.services.password_policy import PasswordRules
 from identity.services.policy import AccountPolicy
 from identity.services.throttle import Rate, RateLimiter
@@ -127,6 +128,7 @@ def create_app(
         )
         services = build_services(settings, db, clock=clock, metrics=metrics)
         await services.hashing.warm_up()
+        await calibrate_from_accounts(services)  # the refusal floor covers legacy hashes
         app.state.services = services
         try:
             await services.keys.tick()

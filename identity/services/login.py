@@ -6,7 +6,9 @@ a login flood starve refresh and /me of connections. What the second transaction
 guarded by conditional UPDATEs, so a lock or password change in between is honoured.
 
 Unknown, locked and disabled accounts cost the same hash work as a real one and end in the
-same `InvalidCredentials`; only the event log knows which it was.
+same `InvalidCredentials`; only the event log knows which it was. Every refusal also takes
+at least the refusal floor (services/login_timing.py), so a slower legacy hash does not
+tell its account apart either.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from identity.services.accounts import normalize_email, user_can_sign_in
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_login_attempt, register_failure
+from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
 from identity.services.tokens import TokenPair, start_session
 
@@ -39,6 +42,7 @@ async def _check_password(
         # rehashing on a match) would let timing tell a right guess from a wrong one.
         await svc.hashing.verify_dummy(password)
         return False, None
+    await svc.hashing.calibrate_for(user.password_hash)  # a profile new since start-up
     try:
         return await svc.hashing.verify_and_update(password, user.password_hash)
     except UnknownHashFormat:
@@ -58,6 +62,7 @@ def _refusal_reason(user: User | None, matched: bool) -> str | None:
     return None if matched else "wrong_password"
 
 
+@equal_refusal_time
 async def login_with_password(
     svc: Services,
     *,
