@@ -24,6 +24,7 @@ from identity.http.metrics import AccessMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.no_store import NoStoreMiddleware
 from identity.http.routes import routes
+from identity.http.security_headers import SecurityHeadersMiddleware
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services.access_tokens import AccessTokens
@@ -33,6 +34,7 @@ from identity.services.container import Services
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
+from identity.services.login_timing import calibrate_from_accounts
 from identity.services.password_policy import PasswordRules
 from identity.services.policy import AccountPolicy
 from identity.services.throttle import Rate, RateLimiter
@@ -157,6 +159,7 @@ def create_app(
         )
         services = build_services(settings, db, clock=clock, metrics=metrics)
         await services.hashing.warm_up()
+        await calibrate_from_accounts(services)  # the refusal floor covers legacy hashes
         app.state.services = services
         await refuse_a_registered_first_party_id(services)
         try:
@@ -176,6 +179,8 @@ def create_app(
 
     middleware = [
         Middleware(RequestIdMiddleware),
+        # nosniff, no-referrer and no framing on every answer (500s: http/errors.py).
+        Middleware(SecurityHeadersMiddleware),
         # Next, so that it times everything else and sees the status the client gets.
         Middleware(AccessMiddleware, metrics=metrics),
         Middleware(NoStoreMiddleware, paths=OAUTH_PATHS),

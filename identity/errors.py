@@ -222,3 +222,13 @@ class RefreshTokenReused(IdentityError):
     code = "refresh_token_reused"
     description = "The refresh token was already used; the session has been ended."
     keep_changes = True  # the revocation and its event must persist
+
+
+# -- availability ----------------------------------------------------------------------
+
+
+class SigningKeysUnavailable(TemporarilyUnavailable):
+    """This instance has no key set to publish yet (the database was unreachable when it
+    started); it must not answer an empty set that verifiers and caches would keep."""
+
+    description = "The signing keys are not available yet; retry later."

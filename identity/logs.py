@@ -1,24 +1,125 @@
-"""JSON logs to stderr, one object a line, with the request id of the current request."""
+"""JSON logs to stderr, one object a line, with the request id of the current request, and
+a redaction filter in front of every line (docs/security.md, "Secrets on error paths").
+
+The first line of defence is upstream: nothing logs a password or a token, and the engine
+never prints bound parameters (`hide_parameters`, identity/db/engine.py). `RedactSecrets`
+is the second: a driver message (PostgreSQL's "Failing row contains (...)"), a traceback
+or a debug line that slips through still loses every hash, token and key-like blob.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 # The id of the request being served; set by the HTTP layer, read by every log line.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-# Record attributes that are not extra fields (uvicorn's `color_message` carries ANSI codes).
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-    "color_message",
-}
+# Attributes every LogRecord has; anything else on a record is an `extra` field.
+RECORD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# ... and what the JSON line leaves out (uvicorn's `color_message` carries ANSI codes).
+_NOT_EXTRA = RECORD_ATTRIBUTES | {"color_message"}
+
+
+def _blob(text: str) -> bool:
+    """Looks random: upper and lower case letters and digits (paths and words do not)."""
+    return (
+        any(c.isupper() for c in text)
+        and any(c.islower() for c in text)
+        and any(c.isdigit() for c in text)
+    )
+
+
+def _if(test: Callable[[str], bool], label: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: label if test(m.group(0)) else m.group(0)
+
+
+# Order matters: whole tokens before the blob rules that would cut them into pieces.
+_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # RFC 7515 compact JWS/JWT: a JSON header ('{"' is "eyJ") and two more segments.
+    (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), "[redacted jwt]"),
+    # Our refresh tokens: rt_<session>.<generation>.<MAC> (identity/crypto/refresh_tokens.py).
+    (re.compile(r"\brt_[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){0,2}"), "[redacted refresh token]"),
+    # Password hashes in PHC (argon2) and modular crypt (bcrypt) form.
+    (
+        re.compile(
+            r"\$argon2(?:id|i|d)\$(?:v=\d+\$)?[a-z]+=\w+(?:,[a-z]+=[\w+/]+)*(?:\$[\w+/.=-]*){0,2}"
+        ),
+        "[redacted argon2 hash]",
+    ),
+    (re.compile(r"\$2[abxy]?\$\d\d\$[./A-Za-z0-9]*"), "[redacted bcrypt hash]"),
+    # Python bytes reprs of 16+ characters: refresh nonces, key ciphertexts in debug rows.
+    (
+        re.compile(r"""(?<![\w])b(?:'(?:[^'\\\n]|\\.){16,}'|"(?:[^"\\\n]|\\.){16,}")"""),
+        "b'[redacted bytes]'",
+    ),
+    # Long hex: PostgreSQL bytea (\x...) in error details, digests. Request ids and ETags
+    # are 32 hex digits and stay; a 32-byte nonce is 64.
+    (re.compile(r"(?:\\x)?[0-9a-fA-F]{48,}"), "[redacted hex]"),
+    # Standard base64 of 30+ bytes (with + or / or = padding), and long base64url runs such
+    # as a 48-byte secret. A key id (a 43-character base64url thumbprint) stays readable.
+    (
+        re.compile(r"[A-Za-z0-9+/]{40,}={0,2}"),
+        _if(lambda s: _blob(s) and (s.endswith("=") or "+" in s or "/" in s), "[redacted b64]"),
+    ),
+    (re.compile(r"[A-Za-z0-9_-]{64,}"), _if(_blob, "[redacted b64]")),
+]
+
+
+def redact(text: str) -> str:
+    """`text` without anything shaped like a password hash, a token or a secret blob."""
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _redact_value(v) for k, v in value.items()}
+    return redact(str(value))  # the formatter would str() it anyway
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+class RedactSecrets(logging.Filter):
+    """Redacts the message, its arguments, the traceback and every extra field in place.
+
+    Installed on the handler (a logger's filters do not see records propagated from its
+    children). The traceback is formatted here and the exception dropped from the record,
+    so no later formatter can render the original text (SQLAlchemy puts statement
+    parameters into the exception's own message, drivers the failing row).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: keep what there is, never raise from logging
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for key, value in list(record.__dict__.items()):
+            if key not in RECORD_ATTRIBUTES and not key.startswith("_"):
+                record.__dict__[key] = _redact_value(value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,21 +134,31 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             out["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _NOT_EXTRA and not key.startswith("_"):
                 out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # RedactSecrets leaves the redacted text only
+            out["exc"] = record.exc_text
+        if record.stack_info:
+            out["stack"] = record.stack_info
         return json.dumps(out, default=str)
 
 
-def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(stream: IO[str], json_logs: bool = True) -> logging.Handler:
+    """The handler every line goes through: redaction first, then JSON (or plain text)."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
     if json_logs:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    return handler
+
+
+def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [log_handler(sys.stderr, json_logs)]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
@@ -57,3 +168,8 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     # Our access log replaces uvicorn's, which would print query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # At DEBUG, SQLAlchemy would log every result row and aiosqlite every call with its
+    # arguments (hashes, nonces, emails). SQL is logged only when IDENTITY_DATABASE_ECHO
+    # asks for it (db/engine.py); the redaction filter stays the backstop.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -7,6 +7,7 @@ Synchronous and CPU-bound on purpose: callers run it in a bounded thread pool
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cached_property
@@ -105,3 +106,56 @@ class PasswordHasher:
     def verify_dummy(self, password: str) -> None:
         """Spend the work of one real verification, and learn nothing."""
         self.verify(password, self.dummy_hash)
+
+
+# -- cost profiles (what a refused login must be padded to; services/hashing.py) --------
+
+# A hash's cost parameters without its salt or digest: "$2b$12$",
+# "$argon2id$v=19$m=65536,t=3,p=4$". Every hash of one profile costs the same to verify.
+PROFILE = re.compile(r"^(\$2[abxy]?\$[0-9]{2}\$|\$argon2(?:id|i|d)\$(?:v=[0-9]+\$)?[^$]*\$)")
+_ARGON2_PROFILE = re.compile(
+    r"^\$argon2(id|i|d)\$(?:v=[0-9]+\$)?m=([0-9]+),t=([0-9]+),p=([0-9]+)\$$"
+)
+_ARGON2_TYPES = {"id": argon2.Type.ID, "i": argon2.Type.I, "d": argon2.Type.D}
+# Beyond these, a dummy of the profile would take seconds to make and to verify; such a
+# profile is left uncalibrated (and reported), since padding every refusal to it would be
+# a denial of service of its own.
+MAX_BCRYPT_COST = 15
+MAX_ARGON2 = Argon2Parameters(memory_kib=256 * 1024, time_cost=10, parallelism=16)
+
+
+def hash_profile(stored: str) -> str | None:
+    """The cost profile of a stored hash (or of a profile string itself); None if unknown."""
+    match = PROFILE.match(stored)
+    return match.group(1) if match else None
+
+
+def dummy_for_profile(profile: str) -> str | None:
+    """A hash of a random password with `profile`'s costs, to measure what verifying a hash
+    of that profile costs; None for an unknown profile or one beyond the caps."""
+    secret = secrets.token_urlsafe(16).encode()
+    if profile.startswith(BCRYPT_PREFIXES):
+        cost = int(profile[4:6])
+        if not 4 <= cost <= MAX_BCRYPT_COST:
+            return None
+        prefix = profile[1:3].encode()  # gensalt makes 2a or 2b; 2y verifies alike
+        return bcrypt.hashpw(
+            secret, bcrypt.gensalt(cost, prefix if prefix != b"2y" else b"2b")
+        ).decode()
+    match = _ARGON2_PROFILE.match(profile)
+    if match is None:
+        return None
+    kind, m, t, p = match.group(1), *(int(g) for g in match.groups()[1:])
+    if m > MAX_ARGON2.memory_kib or t > MAX_ARGON2.time_cost or p > MAX_ARGON2.parallelism:
+        return None
+    if p < 1 or t < 1 or m < 8 * p:
+        return None
+    hasher = argon2.PasswordHasher(
+        time_cost=t,
+        memory_cost=m,
+        parallelism=p,
+        hash_len=32,
+        salt_len=16,
+        type=_ARGON2_TYPES[kind],
+    )
+    return hasher.hash(secret)

@@ -5,10 +5,15 @@ the driver's deferred BEGIN, so SAVEPOINTs and transactional DDL behave as on Po
 Its transactions start with BEGIN IMMEDIATE: SQLite has one writer, and taking the write
 lock up front turns the read-then-write upgrade deadlock (an instant SQLITE_BUSY that no
 timeout helps) into an orderly wait.
+
+Bound parameters are never printed (`hide_parameters`): they hold password hashes and
+refresh nonces, and SQLAlchemy would otherwise put them into every database error's text,
+and from there into the error log (docs/security.md, "Secrets on error paths").
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -29,7 +34,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"echo": echo}
+    if echo:
+        # Through our own handler (JSON, redacted), not the stdout handler `echo=True` adds.
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if is_sqlite(url):
         database = make_url(url).database
         if not database or database == ":memory:":

@@ -27,6 +27,7 @@ async def lock_for_maintenance(session: AsyncSession) -> None:
 
 
 async def list_published(session: AsyncSession) -> Sequence[SigningKey]:
+    """Every key in the JWKS: next, current and retired, but never a revoked one."""
     rows = await session.scalars(
         select(SigningKey)
         .where(SigningKey.deleted_at.is_(None))
@@ -36,9 +37,22 @@ async def list_published(session: AsyncSession) -> Sequence[SigningKey]:
 
 
 async def delete_expired(session: AsyncSession, now: datetime) -> list[str]:
+    """Remove published retired keys past their expiry; revoked tombstones stay."""
     result = await session.scalars(
         delete(SigningKey)
-        .where(SigningKey.state == "retired", SigningKey.expires_at <= now)
+        .where(
+            SigningKey.state == "retired",
+            SigningKey.expires_at <= now,
+            SigningKey.deleted_at.is_(None),
+        )
         .returning(SigningKey.kid)
     )
     return list(result)
+
+
+async def is_published(session: AsyncSession, kid: str) -> bool:
+    """Whether `kid` is still in the key set (not removed, not revoked)."""
+    found = await session.scalar(
+        select(SigningKey.id).where(SigningKey.kid == kid, SigningKey.deleted_at.is_(None))
+    )
+    return found is not None

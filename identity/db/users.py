@@ -4,15 +4,20 @@ password swap) are single conditional UPDATEs, so the database arbitrates, not P
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.models import User
 from identity.db.rows import RAW, live_by_id, updated_one
+
+# A hash's cost parameters without its salt or digest (crypto.passwords.PROFILE, spelt
+# for PostgreSQL's regular expressions too).
+_PROFILE = r"^(\$2[abxy]?\$[0-9]{2}\$|\$argon2(?:id|i|d)\$(?:v=[0-9]+\$)?[^$]*\$)"
 
 
 class DuplicateEmail(Exception):
@@ -168,3 +173,17 @@ async def set_roles(
         .values(roles=roles, updated_at=now)
         .execution_options(**RAW)
     )
+
+
+async def password_hash_profiles(session: AsyncSession) -> set[str]:
+    """The distinct cost profiles ("$2b$12$", "$argon2id$v=19$m=...,t=...,p=...$") of live
+    accounts' hashes: parameters only, never a salt or a digest."""
+    live = User.deleted_at.is_(None)
+    if session.get_bind().dialect.name == "postgresql":
+        profile = func.substring(User.password_hash, _PROFILE)
+        rows = await session.scalars(select(profile).where(live).distinct())
+        return {p for p in rows if p}
+    # SQLite has no regular expressions; its databases are development-sized.
+    pattern = re.compile(_PROFILE)
+    hashes = await session.scalars(select(User.password_hash).where(live).distinct())
+    return {m.group(1) for h in hashes if (m := pattern.match(h))}

@@ -38,6 +38,7 @@ from identity.errors import (
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    SigningKeysUnavailable,
     TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedGrantType,
@@ -46,6 +47,7 @@ from identity.errors import (
     WeakPassword,
     WrongCurrentPassword,
 )
+from identity.http.security_headers import SECURITY_HEADERS
 from identity.verifier.bearer import challenge
 
 logger = logging.getLogger("identity.http")
@@ -66,6 +68,7 @@ class Answer:
     # "bearer" (RFC 6750 §3), "bearer-no-error" (§3.1) or "basic" (RFC 6749 §5.2 invalid_client)
     challenge: str | None = None
     details_under: str | None = None  # weak_password nests its list under "reasons"
+    no_store: bool = False  # never cached, whatever the path
 
 
 _GRANT_REFUSED = Answer(
@@ -99,6 +102,7 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     InvalidCredentials: Answer(400),
     InvalidRefreshToken: Answer(400),
     RefreshTokenReused: Answer(400),
+    SigningKeysUnavailable: Answer(503, no_store=True),
 }
 
 OAUTH_ANSWERS: dict[type[IdentityError], Answer] = {
@@ -132,7 +136,7 @@ def error_response(exc: IdentityError, path: str) -> JSONResponse:
     if exc.details and not oauth:
         items = [d.as_dict() for d in exc.details]
         body["details"] = {answer.details_under: items} if answer.details_under else items
-    headers = dict(NO_STORE) if oauth or answer.challenge else {}
+    headers = dict(NO_STORE) if oauth or answer.challenge or answer.no_store else {}
     if answer.challenge == "bearer":
         headers["WWW-Authenticate"] = challenge(REALM, code, description)
     elif answer.challenge == "bearer-no-error":
@@ -181,7 +185,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     logger.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    headers = {**NO_STORE, **({"X-Request-ID": request_id} if request_id else {})}
+    # Written outside every user middleware (ServerErrorMiddleware): add what they would.
+    headers = {
+        **NO_STORE,
+        **SECURITY_HEADERS,
+        **({"X-Request-ID": request_id} if request_id else {}),
+    }
     return JSONResponse(
         {
             "error": "internal_error",

@@ -11,10 +11,11 @@ from identity.http.context import services_of
 
 
 async def jwks(request: Request) -> Response:
-    keys = services_of(request).keys
-    snapshot = keys.ring.snapshot
-    max_age = int(keys.policy.jwks_max_age.total_seconds())
-    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": snapshot.etag}
+    """The published keys; 503 (no-store) before any are loaded, and no-store while the
+    instance's set is stale, so no cache keeps an empty or outdated set for max-age."""
+    snapshot, max_age = services_of(request).keys.publishable()
+    cache = f"public, max-age={int(max_age.total_seconds())}" if max_age else "no-store"
+    headers = {"Cache-Control": cache, "ETag": snapshot.etag}
     tags = _etags(request.headers.get("if-none-match", ""))
     if snapshot.etag in tags or "*" in tags:
         return Response(status_code=304, headers=headers)

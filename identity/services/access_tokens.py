@@ -55,6 +55,8 @@ class AccessTokens:
             algorithms=SIGNING_ALGORITHMS,
             leeway=int(leeway.total_seconds()),
             now=self._now,
+            # Nothing we mint lives longer than our own TTL (the leeway is slack only).
+            max_lifetime=self.ttl + int(leeway.total_seconds()),
         )
 
     def _now(self) -> int:
@@ -101,6 +103,10 @@ class AccessTokens:
         header = {"alg": signing.alg, "typ": TOKEN_TYPE, "kid": signing.kid}
         token = jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
         return IssuedAccessToken(token=token, expires_in=lifetime, jti=jti)
+
+    def kid_of(self, token: str) -> str:
+        """The `kid` of a token `check` accepted (its vetted header is memoised)."""
+        return self.rules.vet_header(token)[1]
 
     def check(self, token: str, *, any_audience: bool = False) -> VerifiedToken:
         """The claims of `token` if it is one of ours and still valid.

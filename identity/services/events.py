@@ -41,6 +41,7 @@ class AuthEventType(StrEnum):
     KEY_CREATED = "key_created"
     KEY_ROTATED = "key_rotated"
     KEY_REMOVED = "key_removed"
+    KEY_REVOKED = "key_revoked"
 
 
 def record(

@@ -3,20 +3,78 @@ check, so a login flood queues here instead of exhausting memory or starving the
 (refresh, /me and JWKS never hash and keep answering). The queue in front of the pool is
 bounded too: past it, the request is refused at once (load shedding) rather than waiting
 for minutes behind everyone else's work.
+
+It also keeps the *refusal floor* (docs/security.md, "Equal refusals"): the time every
+refused login takes at least, so that an unknown, locked or disabled account and one with a
+legacy (bcrypt, outdated argon2) hash cannot be told apart by how long the refusal took.
 """
 
 from __future__ import annotations
 
+import logging
+import statistics
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
-from identity.crypto.passwords import PasswordHasher
+from identity.crypto.passwords import PasswordHasher, dummy_for_profile, hash_profile
 from identity.errors import TemporarilyUnavailable
 
 T = TypeVar("T")
+logger = logging.getLogger("identity.hashing")
+
+
+class RefusalFloor:
+    """`floor` = MARGIN * the slowest verification among the hash profiles in use, measured
+    on this machine at these parameters, + ALLOWANCE for the two short transactions around
+    it. Only the profiles' costs are learnt, never which account has which."""
+
+    MARGIN = 1.25  # a verification slower than its calibrated median by 25 % still fits
+    ALLOWANCE = 0.05  # seconds: the lookup and the bookkeeping transactions of a refusal
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.costs: dict[str, float] = {}  # profile -> median seconds per verification
+
+    @property
+    def floor(self) -> float:
+        return self.MARGIN * max(self.costs.values(), default=0.0) + self.ALLOWANCE
+
+    def knows(self, stored: str) -> bool:
+        profile = hash_profile(stored)
+        return profile is None or profile in self.costs
+
+    def calibrate(self, stored: str) -> None:
+        """Measure (synchronously, in the pool) verifying a hash of `stored`'s profile."""
+        profile = hash_profile(stored)
+        if profile is None or profile in self.costs:
+            return
+        dummy = (
+            self.hasher.dummy_hash
+            if profile == hash_profile(self.hasher.dummy_hash)
+            else (dummy_for_profile(profile))
+        )
+        if dummy is None:
+            logger.warning(
+                "password hash profile beyond the calibration caps", extra={"profile": profile}
+            )
+            self.costs[profile] = 0.0
+            return
+        samples: list[float] = []
+        for _ in range(5):  # the median of 5, or of 3 when a profile takes seconds
+            start = time.perf_counter()
+            self.hasher.verify("not the password", dummy)
+            samples.append(time.perf_counter() - start)
+            if len(samples) == 3 and sum(samples) >= 1.0:
+                break
+        self.costs[profile] = statistics.median(samples)
+        logger.info(
+            "password hash profile calibrated",
+            extra={"profile": profile, "verify_ms": round(1000 * self.costs[profile], 1)},
+        )
 
 
 class PasswordHashing:
@@ -26,6 +84,7 @@ class PasswordHashing:
         # Running plus waiting; one event loop per process, so plain counting is atomic.
         self.capacity = concurrency + queue_limit
         self.in_flight = 0
+        self.refusals = RefusalFloor(hasher)
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """Run CPU-heavy password work in the pool (at most `concurrency` at once).
@@ -53,6 +112,11 @@ class PasswordHashing:
     async def verify_dummy(self, password: str) -> None:
         await self.run(self.hasher.verify_dummy, password)
 
+    async def calibrate_for(self, stored: str) -> None:
+        """Learn the cost of `stored`'s profile if it is new (a row imported since start-up)."""
+        if not self.refusals.knows(stored):
+            await self.run(self.refusals.calibrate, stored)
+
     async def warm_up(self) -> None:
-        """Compute the dummy hash now rather than in the first unknown-account login."""
-        await self.run(lambda: self.hasher.dummy_hash)
+        """Compute the dummy hash and the floor for current hashes now, not in a login."""
+        await self.run(lambda: self.refusals.calibrate(self.hasher.dummy_hash))

@@ -3,7 +3,8 @@
 `KeyRing` holds what a request needs without touching the database: the signing key
 (decrypted once per load), the public keys by `kid`, and the JWKS document with its ETag.
 `KeyManager` runs maintenance and reloads on an interval; every instance therefore sees a
-new key set within one `reload_interval`.
+new key set within one `reload_interval`, or turns not ready once its set is older than
+`KeyPolicy.stale_after` (a reload keeps failing): a stale set is never served as fresh.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +25,14 @@ from identity.crypto import secretbox
 from identity.db import keys as key_queries
 from identity.db.models import SigningKey
 from identity.db.uow import unit_of_work
-from identity.services.keys import KeyPolicy, MaintenanceResult, maintain
+from identity.errors import SigningKeysUnavailable
+from identity.services.keys import (
+    KeyPolicy,
+    MaintenanceResult,
+    RevocationResult,
+    maintain,
+    revoke,
+)
 from identity.verifier.rules import KeyEntry
 
 logger = logging.getLogger("identity.keys")
@@ -89,6 +98,8 @@ class KeyManager:
         self.policy = policy
         self.secrets = list(secrets)
         self.clock = clock
+        # When the ring last loaded successfully (readiness and the JWKS' caching use it).
+        self.last_reload: datetime | None = None
 
     async def maintain(
         self, *, rotate: bool = False, unsafe_skip_publish_lead: bool = False
@@ -120,7 +131,43 @@ class KeyManager:
 
     async def reload(self) -> KeySnapshot:
         self.ring.snapshot = build_snapshot(await self.published(), self.secrets)
+        self.last_reload = self.clock.now()
         return self.ring.snapshot
+
+    async def revoke(self, kids: Sequence[str], *, reason: str) -> RevocationResult:
+        """Unpublish `kids` now (services/keys.revoke); this process reloads at once, every
+        other instance at its next reload, and the Bearer check refuses their tokens on every
+        instance at once (services/sessions.authenticate asks the database).
+
+        Raises:
+            UnknownKey: a kid is not published; nothing changed.
+        """
+        async with unit_of_work(self.sessionmaker) as session:
+            result = await revoke(
+                session,
+                kids=kids,
+                reason=reason,
+                policy=self.policy,
+                secrets=self.secrets,
+                now=self.clock.now(),
+            )
+        logger.warning(
+            "signing keys revoked",
+            extra={
+                "revoked_kids": list(result.revoked),
+                "reason": reason,
+                "promoted_kid": result.promoted,
+                "created_kids": list(result.maintenance.created),
+            },
+        )
+        await self.reload()
+        return result
+
+    def stale(self) -> bool:
+        """Never loaded, or not reloaded for longer than `stale_after` (KeyPolicy)."""
+        if self.last_reload is None:
+            return True
+        return self.clock.now() - self.last_reload > self.policy.stale_after
 
     async def tick(self) -> MaintenanceResult:
         result = await self.maintain()
@@ -128,14 +175,47 @@ class KeyManager:
         return result
 
     async def run_forever(self) -> None:
-        """Background task: maintain and reload every `reload_interval`; never dies on errors."""
+        """Background task: maintain, then reload, every `reload_interval`; never dies.
+
+        Rounds start on a fixed schedule, so a slow round does not stretch the period the
+        publish lead was computed for; a failed maintenance does not skip the reload.
+        """
+        loop = asyncio.get_running_loop()
         interval = self.policy.reload_interval.total_seconds()
+        next_round = loop.time() + interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_round - loop.time()))
+            next_round = max(next_round + interval, loop.time())
             try:
-                await self.tick()
+                await self.maintain()
             except Exception:
-                logger.exception("signing key maintenance failed; keeping the last key set")
+                logger.exception("signing key maintenance failed")
+            try:
+                await self.reload()
+            except Exception:
+                logger.exception(
+                    "could not reload the signing keys; serving the last set, not ready "
+                    "once it is older than %d s",
+                    self.policy.stale_after.total_seconds(),
+                )
+
+    def publishable(self) -> tuple[KeySnapshot, timedelta | None]:
+        """The key set to publish, and how long caches may keep it: the JWKS max-age, or
+        None (not at all) while the set is stale, since a newer one may already exist.
+
+        Raises:
+            SigningKeysUnavailable: nothing loaded yet; an empty set must not be cached.
+        """
+        snapshot = self.ring.snapshot
+        if not snapshot.entries:
+            raise SigningKeysUnavailable(int(self.policy.reload_interval.total_seconds()))
+        return snapshot, None if self.stale() else self.policy.jwks_max_age
 
     def readiness(self) -> str:
-        return "ok" if self.ring.snapshot.signing is not None else "no signing key loaded"
+        if self.ring.snapshot.signing is None:
+            return "no signing key loaded"
+        if self.stale() and self.last_reload is not None:
+            age = (self.clock.now() - self.last_reload).total_seconds()
+            limit = self.policy.stale_after.total_seconds()
+            return f"key set not reloaded for {age:.0f} s (limit {limit:.0f} s)"
+        return "ok"

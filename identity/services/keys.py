@@ -1,12 +1,21 @@
 """Signing key life cycle: next → current → retired → removed (docs/architecture.md,
 "Signing keys").
 
-Timing rules, so that no verifier ever meets an unknown `kid`:
-- a key is published as `next` and signs only after `publish_lead` = JWKS max-age plus the
-  instances' reload interval (every instance's JWKS shows it, and every cache has expired);
-- a retired key stays published for `retired_lifetime` = access-token TTL plus the reload
-  interval plus leeway, after which no token it signed can still be valid.
+Timing rules, so that no verifier ever meets an unknown `kid`. Let M be the JWKS max-age
+and R the reload interval. An instance whose key set is older than `stale_after` = 2R is
+not ready (it missed a whole reload), and its orchestrator stops routing to it within one
+more probe period, which must be at most R. So `propagation` = 3R bounds how long an
+instance that still serves may show an old key set, whatever its real reload period
+(R plus the time a reload takes, plus any hiccup shorter than R):
+- a key is published as `next` and signs only after `publish_lead` = M + 3R: every serving
+  instance's JWKS shows it, and every cache of an older JWKS has expired;
+- a retired key stays published for `retired_lifetime` = access-token TTL + 3R + leeway,
+  after which no token it signed, on any instance still serving, can be valid.
 Maintenance runs under a database lock, so with several instances exactly one rotates.
+
+`revoke` is the emergency exit for a stolen key: it unpublishes the key at once (a
+soft delete, its reason in `note`), promotes the next key if the current one went, and
+records `key_revoked` in the same transaction (docs/operations.md, "Revoking a key").
 """
 
 from __future__ import annotations
@@ -37,12 +46,27 @@ class KeyPolicy:
     leeway: timedelta = timedelta(seconds=30)
 
     @property
+    def stale_after(self) -> timedelta:
+        """A key set older than this makes the instance not ready (one reload missed)."""
+        return 2 * self.reload_interval
+
+    @property
+    def propagation(self) -> timedelta:
+        """How late a still-serving instance may see a key change: not ready after
+        `stale_after`, out of rotation one probe period (at most R) later."""
+        return self.stale_after + self.reload_interval
+
+    @property
     def publish_lead(self) -> timedelta:
-        return self.jwks_max_age + self.reload_interval
+        return self.jwks_max_age + self.propagation
 
     @property
     def retired_lifetime(self) -> timedelta:
-        return self.access_token_ttl + self.reload_interval + self.leeway
+        return self.access_token_ttl + self.propagation + self.leeway
+
+
+class UnknownKey(LookupError):
+    """No published key has this kid (never existed, removed, or already revoked)."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +157,73 @@ async def maintain(
         record(session, AuthEventType.KEY_CREATED, at=now, data={"kid": kid, "alg": policy.alg})
     await session.flush()
     return MaintenanceResult(tuple(created), rotated_to, removed, deferred)
+
+
+@dataclass(frozen=True)
+class RevocationResult:
+    revoked: tuple[str, ...]
+    promoted: str | None  # the next key that signs from now on, if the current one went
+    maintenance: MaintenanceResult  # keys created to restore current and next
+
+
+async def revoke(
+    session: AsyncSession,
+    *,
+    kids: Sequence[str],
+    reason: str,
+    policy: KeyPolicy,
+    secrets: Sequence[bytes],
+    now: datetime,
+) -> RevocationResult:
+    """Unpublish `kids` now; signing continues with the next key, or a new one.
+
+    The rows stay as soft-deleted tombstones (`note` says why), so a revoked kid is never
+    published again and the record survives. A promoted next key skips the publish lead,
+    as `rotate --force` does: a verifier whose cached JWKS predates it refetches once on
+    the unknown kid (the shipped verifier does).
+
+    Raises:
+        UnknownKey: a kid is not published; nothing is changed.
+    """
+    await key_queries.lock_for_maintenance(session)
+    rows = list(await key_queries.list_published(session))
+    targets = [r for r in rows if r.kid in set(kids)]
+    missing = sorted(set(kids) - {r.kid for r in targets})
+    if missing:
+        raise UnknownKey(", ".join(missing))
+    was_current = next((r.kid for r in targets if r.state == "current"), None)
+    for row in targets:
+        record(
+            session,
+            AuthEventType.KEY_REVOKED,
+            at=now,
+            data={"kid": row.kid, "state": row.state, "reason": reason},
+        )
+        # Out of the `current` slot (its unique index ignores deleted_at), no expiry: the
+        # tombstone stays, and delete_expired only removes published keys.
+        row.state, row.retired_at, row.expires_at = "retired", row.retired_at or now, None
+        row.deleted_at, row.note = now, f"revoked: {reason}"
+    await session.flush()
+    remaining = [r for r in rows if r not in targets]
+    promoted = None
+    if not any(r.state == "current" for r in remaining):
+        upcoming = next((r for r in remaining if r.state == "next"), None)
+        if upcoming is not None and upcoming.alg == policy.alg:
+            upcoming.state, upcoming.activated_at = "current", now
+            promoted = upcoming.kid
+            record(
+                session,
+                AuthEventType.KEY_ROTATED,
+                at=now,
+                data={
+                    "from_kid": was_current,
+                    "to_kid": upcoming.kid,
+                    "alg": upcoming.alg,
+                    "cause": "revocation",
+                },
+            )
+            await session.flush()
+    # Whatever is missing now (a next key; a current one if there was no next) is made
+    # here; the maintenance lock is reentrant within this transaction.
+    result = await maintain(session, policy=policy, secrets=secrets, now=now)
+    return RevocationResult(tuple(r.kid for r in targets), promoted, result)

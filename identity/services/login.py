@@ -8,7 +8,9 @@ guarded by conditional UPDATEs, so a lock or password change in between is honou
 A login that presents a valid device token of the account is judged and counted on that
 device; any other is judged on the account (`identity/services/lockout.py`). Unknown,
 locked and disabled accounts cost the same hash work as a real one and end in the same
-`InvalidCredentials`; only the event log knows which it was.
+`InvalidCredentials`; only the event log knows which it was. Every refusal also takes
+at least the refusal floor (services/login_timing.py), so a slower legacy hash does not
+tell its account apart either.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from identity.services.clients import ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_login_attempt, register_failure
+from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
 from identity.services.tokens import TokenPair, start_session
 
@@ -67,6 +70,7 @@ async def _check_password(
         # (and rehashing on a match) would let timing tell a right guess from a wrong one.
         await svc.hashing.verify_dummy(password)
         return False, None
+    await svc.hashing.calibrate_for(user.password_hash)  # a profile new since start-up
     try:
         return await svc.hashing.verify_and_update(password, user.password_hash)
     except UnknownHashFormat:
@@ -76,6 +80,7 @@ async def _check_password(
         return False, None
 
 
+@equal_refusal_time
 async def login_with_password(
     svc: Services,
     *,

@@ -2,7 +2,8 @@
 revocation and logout.
 
 Sibling services only see an access token's `exp`; this service also refuses tokens whose
-session has ended, so `/logout` and a revocation take effect here at once.
+session has ended, or whose signing key was revoked (`identity keys revoke`), so `/logout`,
+a session revocation and a key revocation take effect here at once, on every instance.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from identity.db import keys as key_queries
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
@@ -49,7 +51,8 @@ async def authenticate(svc: Services, access_token: str) -> Principal:
     """The principal behind an access token whose session still stands.
 
     Raises:
-        AccessTokenRejected: the token is not one of ours, or is expired.
+        AccessTokenRejected: the token is not one of ours, is expired, or its key was
+            revoked (`unknown_key`, what every verifier says once it has refetched).
         SessionEnded: its session was revoked or expired, or its user cannot sign in.
     """
     token = svc.access_tokens.check(access_token)
@@ -61,6 +64,10 @@ async def authenticate(svc: Services, access_token: str) -> Principal:
     except ValueError:
         raise AccessTokenRejected(reason="invalid_claim") from None
     async with unit_of_work(svc.sessionmaker) as session:
+        # The in-memory key ring lags a revocation by up to one reload interval on other
+        # instances; the database does not (one indexed lookup on a tiny table).
+        if not await key_queries.is_published(session, svc.access_tokens.kid_of(access_token)):
+            raise AccessTokenRejected(reason="unknown_key")
         found = await session_queries.get_with_user(session, session_id)
     if found is None:
         raise SessionEnded

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identity.crypto.refresh_tokens import PREFIX as REFRESH_PREFIX
 from identity.crypto.refresh_tokens import MalformedRefreshToken
 from identity.db import clients as client_queries
+from identity.db import keys as key_queries
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
@@ -188,6 +189,9 @@ async def _find(
     try:
         access = svc.access_tokens.check(token, any_audience=any_audience)
     except AccessTokenRejected:
+        return None
+    # A revoked key is gone from the database at once, from other instances' rings later.
+    if not await key_queries.is_published(session, svc.access_tokens.kid_of(token)):
         return None
     if access.sid is None:
         return _Presented("access_token", None, None, access=access)

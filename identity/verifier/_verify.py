@@ -16,7 +16,7 @@ import httpx
 from identity.verifier._fetch import Fetcher
 from identity.verifier._jwks import CachePolicy, JWKSCache
 from identity.verifier._token import VerifiedToken
-from identity.verifier.rules import AccessTokenRules
+from identity.verifier.rules import DEFAULT_MAX_LIFETIME, AccessTokenRules
 
 
 class Verifier:
@@ -29,6 +29,9 @@ class Verifier:
             whose `issuer` must equal `issuer`).
         algorithms: the allow-list; the token header only picks among these.
         leeway: clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+        max_token_lifetime: the longest `exp - iat` accepted, in seconds (default 3600;
+            the service mints 600 s tokens), so a stolen signing key cannot mint tokens
+            that stay valid for long.
         cache_ttl: JWKS lifetime when the endpoint sends no `max-age`.
         min_cache_ttl, max_cache_ttl: bounds applied to the endpoint's `max-age`.
         refetch_interval: at most one refetch per this many seconds for an unknown `kid`.
@@ -48,6 +51,7 @@ class Verifier:
         discovery_url: str | None = None,
         algorithms: Collection[str] = ("ES256",),
         leeway: int = 30,
+        max_token_lifetime: int = DEFAULT_MAX_LIFETIME,
         cache_ttl: float = 300.0,
         min_cache_ttl: float = 10.0,
         max_cache_ttl: float = 86_400.0,
@@ -64,7 +68,12 @@ class Verifier:
         self.audience = audience
         self._clock = clock or time.time
         self.rules = AccessTokenRules(
-            issuer, audience, algorithms=algorithms, leeway=leeway, now=self._now
+            issuer,
+            audience,
+            algorithms=algorithms,
+            leeway=leeway,
+            now=self._now,
+            max_lifetime=max_token_lifetime,
         )
         self.algorithms = self.rules.algorithms
         self._fetcher = Fetcher(

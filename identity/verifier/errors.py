@@ -20,6 +20,8 @@ class InvalidTokenReason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     BAD_SIGNATURE = "bad_signature"
     EXPIRED = "expired"
+    # exp - iat exceeds the checker's maximum lifetime (what a stolen key would mint).
+    LIFETIME_TOO_LONG = "lifetime_too_long"
     NOT_YET_VALID = "not_yet_valid"
     ISSUED_IN_FUTURE = "issued_in_future"
     INVALID_ISSUER = "invalid_issuer"

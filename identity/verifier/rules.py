@@ -34,6 +34,7 @@ from identity.verifier.errors import InvalidToken, InvalidTokenReason
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "DEFAULT_MAX_LIFETIME",
     "MAX_TOKEN_LENGTH",
     "REQUIRED_CLAIMS",
     "TOKEN_TYPE",
@@ -53,6 +54,10 @@ BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 # Claims whose absence makes the token unusable (RFC 9068 §2.2). `sid` is there for a user's
 # token and absent from a service's (client_credentials: `sub` is then the client id).
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
+# The longest `exp - iat` accepted by default, in seconds. The service mints 600 s tokens;
+# an hour leaves room to raise its TTL without touching every sibling, while a stolen
+# signing key can no longer mint tokens that outlive the key's revocation by days.
+DEFAULT_MAX_LIFETIME = 3600
 
 
 class AccessTokenRules:
@@ -65,6 +70,8 @@ class AccessTokenRules:
         algorithms: the allow-list; the token header only picks among these.
         leeway: clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
         now: the current time in epoch seconds.
+        max_lifetime: the longest `exp - iat` accepted, in seconds. Both are the issuer's
+            own clock, so no leeway applies to it.
     """
 
     def __init__(
@@ -75,11 +82,15 @@ class AccessTokenRules:
         algorithms: Collection[str],
         leeway: int,
         now: Callable[[], int],
+        max_lifetime: int = DEFAULT_MAX_LIFETIME,
     ) -> None:
         if not issuer or audience == "":
             raise ValueError("issuer and audience are required")
         if leeway < 0:
             raise ValueError("leeway must be >= 0")
+        if max_lifetime <= 0:
+            raise ValueError("max_lifetime must be > 0")
+        self.max_lifetime = max_lifetime
         self.algorithms = check_algorithms(algorithms)
         self._registries = {alg: PinnedRegistry(alg) for alg in self.algorithms}
         self._vetted_headers: dict[str, tuple[str, str]] = {}
@@ -134,6 +145,9 @@ class AccessTokenRules:
             raise InvalidToken(R.MISSING_CLAIM, f"the token lacks claims: {exc.claim}") from exc
         except InvalidClaimError as exc:
             raise _claim_error(exc.claim, claims) from exc
+        # exp and iat are finite numbers now (the registry checked them).
+        if claims["exp"] - claims["iat"] > self.max_lifetime:
+            raise InvalidToken(R.LIFETIME_TOO_LONG, "the token's lifetime is too long")
         return _to_verified(claims)
 
     def _vet_segment(self, segment: str) -> tuple[str, str]:

@@ -54,3 +54,27 @@ def test_keys_list_and_rotate(tmp_path: Path) -> None:
     states = sorted(line.split()[2] for line in forced.stdout.splitlines()[1:])
     assert states == ["current", "next", "retired"]
     assert "Traceback" not in forced.stderr
+
+
+def test_keys_revoke(tmp_path: Path) -> None:
+    migrations.upgrade(f"sqlite+aiosqlite:///{tmp_path}/identity.db")
+    first = identity(tmp_path, "keys", "rotate")
+    current, upcoming = (
+        next(line.split()[0] for line in first.stdout.splitlines() if state in line.split())
+        for state in ("current", "next")
+    )
+
+    assert identity(tmp_path, "keys", "revoke", current).returncode == 2  # no reason given
+    unknown = identity(tmp_path, "keys", "revoke", "nope", "--reason", "typo")
+    assert unknown.returncode == 1
+    assert "no published key nope" in unknown.stdout
+
+    revoked = identity(tmp_path, "keys", "revoke", current, "--reason", "leaked")
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.startswith(f"revoked: {current}; {upcoming} signs")
+    listed = identity(tmp_path, "keys", "list").stdout
+    assert current not in listed
+    states = sorted(line.split()[2] for line in listed.splitlines())
+    assert states == ["current", "next"]
+    assert f"{upcoming}  ES256  current" in listed
+    assert "Traceback" not in revoked.stderr

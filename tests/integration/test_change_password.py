@@ -65,6 +65,23 @@ async def test_weak_new_password_lists_reasons_and_changes_nothing(
     assert await events(sessionmaker, "password_changed") == []
 
 
+async def test_a_new_password_holding_the_display_name_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, "alice@example.com", display_name="Wonderland Explorer")
+    tokens = await login(client, "alice@example.com")
+    r = await client.post(
+        "/change-password",
+        json={
+            "current_password": PASSWORD,
+            "new_password": "vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@-wonderland-explorer",
+        },
+        headers=bearer(tokens),
+    )
+    assert r.status_code == 422
+    assert [d["code"] for d in r.json()["details"]["reasons"]] == ["contains_personal_info"]
+
+
 async def test_wrong_current_password_is_refused(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

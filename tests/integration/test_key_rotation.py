@@ -24,6 +24,9 @@ from tests.integration.conftest import AppClient
 
 MAX_AGE = timedelta(seconds=300)
 RELOAD = timedelta(seconds=60)
+# max-age + 3 reload intervals: an instance is not ready after two missed reloads, out of
+# rotation one probe period later (docs/architecture.md, "Signing keys").
+LEAD = MAX_AGE + 3 * RELOAD
 
 
 def issue(client: AppClient) -> str:
@@ -85,11 +88,12 @@ async def test_rotation_respects_publish_lead_and_old_tokens_live_until_exp(
     first_seen = {kid: clock.now() for kid in await jwks_kids(client)}
 
     # The next key was published just now: asking to rotate is refused until every cached
-    # JWKS (max-age) and every instance (reload interval) has had time to see it.
+    # JWKS (max-age) and every serving instance (3 reload intervals) has had time to see it.
+    assert ctx.keys.policy.publish_lead == LEAD
     result = await ctx.keys.maintain(rotate=True)
     assert result.rotated_to is None
-    assert result.rotation_deferred_until == clock.now() + MAX_AGE + RELOAD
-    clock.advance(MAX_AGE + RELOAD - timedelta(seconds=1))
+    assert result.rotation_deferred_until == clock.now() + LEAD
+    clock.advance(LEAD - timedelta(seconds=1))
     assert (await ctx.keys.maintain(rotate=True)).rotated_to is None
     clock.advance(1)
     result = await ctx.keys.maintain(rotate=True)
@@ -114,7 +118,7 @@ async def test_rotation_respects_publish_lead_and_old_tokens_live_until_exp(
 
     # Until the old token has expired, its key stays published; then it is removed.
     ttl = client.settings.access_token_ttl
-    clock.advance(ttl - (MAX_AGE + RELOAD))  # exactly the old token's exp
+    clock.advance(ttl - LEAD)  # exactly the old token's exp
     await ctx.keys.tick()
     assert old_kid in await jwks_kids(client)
     assert ctx.access_tokens.check(old_token).sub
@@ -122,9 +126,11 @@ async def test_rotation_respects_publish_lead_and_old_tokens_live_until_exp(
     with pytest.raises(AccessTokenRejected) as refused:
         ctx.access_tokens.check(old_token)
     assert refused.value.reason == "expired"
-    # Another instance may have signed with the old key until it reloaded, so the key stays
-    # until such a token would have expired too: retirement + TTL + reload + leeway.
-    retired_at = first_seen[new_kid] + MAX_AGE + RELOAD
+    # Another instance may have signed with the old key until it reloaded (or went out of
+    # rotation), so the key stays until such a token would have expired too:
+    # retirement + TTL + 3 reload intervals + leeway.
+    assert ctx.keys.policy.retired_lifetime == ttl + 3 * RELOAD + timedelta(seconds=30)
+    retired_at = first_seen[new_kid] + LEAD
     clock.advance(
         retired_at + ctx.keys.policy.retired_lifetime - clock.now() - timedelta(seconds=1)
     )

@@ -76,6 +76,25 @@ async def test_policy_failures_list_every_reason(
     assert await events(sessionmaker, "user_registered") == []
 
 
+async def test_the_email_plus_a_digit_is_refused_for_a_40_character_email(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """zxcvbn scores only a 32-character prefix; the personal-info check reads it all."""
+    email = "maximilian.alexander.longnam@example.com"
+    assert len(email) == 40
+    for password, name in (
+        (email + "1", None),
+        ("vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@ Quixote", "Don Quixote"),
+    ):
+        r = await client.post(
+            "/register", json={"email": email, "password": password, "display_name": name}
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == "weak_password"
+        assert [d["code"] for d in r.json()["details"]["reasons"]] == ["contains_personal_info"]
+    assert await events(sessionmaker, "user_registered") == []
+
+
 async def test_overlong_password_is_refused_before_hashing(
     make_client: Callable[..., Any], sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

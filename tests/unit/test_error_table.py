@@ -28,8 +28,6 @@ def make(cls: type[IdentityError]) -> IdentityError:
     return cls(5) if cls is errors.RateLimited else cls()  # type: ignore[call-arg]
 
 
-# Not the client's fault: the only answers outside 4xx.
-SERVER_SIDE = {errors.TemporarilyUnavailable}
 
 
 @pytest.mark.parametrize("cls", all_errors(), ids=lambda c: c.__name__)
@@ -37,7 +35,9 @@ def test_every_error_renders_on_every_path(cls: type[IdentityError]) -> None:
     for path in ("/me", "/token"):
         response = error_response(make(cls), path)
         body = json.loads(response.body)
-        expected = range(500, 600) if cls in SERVER_SIDE else range(400, 500)
+        # Not the client's fault: the only answers outside 4xx.
+        server_side = issubclass(cls, errors.TemporarilyUnavailable)
+        expected = range(500, 600) if server_side else range(400, 500)
         assert response.status_code in expected
         assert set(body) <= {"error", "error_description", "details"}
         assert re.fullmatch(r"[a-z_]+", body["error"])
@@ -99,3 +99,12 @@ def test_bearer_errors_carry_their_challenge() -> None:
     )
     limited = error_response(errors.RateLimited(7), "/register")
     assert limited.headers["retry-after"] == "7"
+
+
+def test_missing_signing_keys_are_503_never_cached_with_retry_after() -> None:
+    for path in ("/.well-known/jwks.json", "/token"):
+        response = error_response(errors.SigningKeysUnavailable(60), path)
+        assert response.status_code == 503
+        assert json.loads(response.body)["error"] == "temporarily_unavailable"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["retry-after"] == "60"

@@ -87,3 +87,52 @@ def test_strength_is_estimated_on_a_bounded_prefix(monkeypatch: pytest.MonkeyPat
 )
 def test_user_inputs(email: str, name: str | None, expected: list[str]) -> None:
     assert user_inputs(email, name) == expected
+
+
+# -- personal information at any length (not only zxcvbn's 32-character prefix) ---------
+
+LONG_EMAIL = "maximilian.alexander.longnam@example.com"  # 40 characters
+
+
+def test_the_email_plus_a_digit_is_refused_for_a_long_email() -> None:
+    assert len(LONG_EMAIL) == 40
+    context = user_inputs(LONG_EMAIL, None)
+    assert codes(LONG_EMAIL + "1", context) == ["contains_personal_info"]
+    assert codes("1" + LONG_EMAIL.upper(), context) == ["contains_personal_info"]
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "xx-Maximilian.Alexander.Longnam-xx",  # the local part, in another case
+        "maximilian_alexander_longnam 2024!",  # other separators
+        "vU4#kq9!Lw2@ MAXIMILIANALEXANDERLONGNAM",  # after a strong 32-character prefix
+        "vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@ maximilian",  # one word of the local part
+        "".join(chr(ord(c) + 0xFEE0) for c in "Maximilian") + " vU4#kq9!Lw2@",  # fullwidth
+    ],
+)
+def test_the_local_part_and_its_words_are_refused_anywhere(password: str) -> None:
+    context = user_inputs(LONG_EMAIL, None)
+    assert "contains_personal_info" in codes(password, context)
+
+
+def test_the_display_name_and_its_words_are_refused() -> None:
+    context = user_inputs("x9@example.com", "Jean-Luc Picard")
+    strong = "vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@"
+    assert codes(strong + "jeanlucpicard", context) == ["contains_personal_info"]
+    assert codes(strong + " Picard", context) == ["contains_personal_info"]
+    assert codes(strong, context) == []
+
+
+def test_short_personal_words_are_left_to_zxcvbn() -> None:
+    # "bob" (3 letters) inside a long random passphrase is no reason to refuse it.
+    context = user_inputs("bob@x.io", "Al Li")
+    assert codes("vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@ bob, al and li", context) == []
+    assert codes("vU4#kq9!Lw2@vU4#kq9!Lw2@vU4#kq9!Lw2@ bob@x.io", context) == [
+        "contains_personal_info"
+    ]
+
+
+def test_personal_info_is_listed_once_beside_every_other_reason() -> None:
+    context = user_inputs("alice.smith@example.com", None)
+    assert codes("alicesmith", context) == ["too_short", "contains_personal_info"]

@@ -98,3 +98,43 @@ def test_dummy_hash_costs_a_real_verification_and_never_matches(hasher: Password
     assert hasher.dummy_hash == hasher.dummy_hash  # computed once
     hasher.verify_dummy("anything")
     assert PasswordHasher(CHEAP).dummy_hash != hasher.dummy_hash
+
+
+# -- cost profiles (the refusal floor, services/hashing.py) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "profile"),
+    [
+        ("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", "$2b$12$"),
+        ("$2y$10$abc", "$2y$10$"),
+        ("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=19456,t=2,p=1$"),
+        ("$argon2i$m=4096,t=3,p=1$c2FsdA$aGFzaA", "$argon2i$m=4096,t=3,p=1$"),
+        ("plaintext", None),
+        ("$1$md5$x", None),
+    ],
+)
+def test_a_profile_is_the_cost_parameters_without_salt_or_digest(
+    stored: str, profile: str | None
+) -> None:
+    from identity.crypto.passwords import hash_profile
+
+    assert hash_profile(stored) == profile
+    if profile:
+        assert hash_profile(profile) == profile
+
+
+def test_a_dummy_has_the_profile_it_was_made_for(hasher: PasswordHasher) -> None:
+    from identity.crypto.passwords import dummy_for_profile, hash_profile
+
+    for profile in ("$2b$04$", "$2y$05$", "$argon2id$v=19$m=64,t=2,p=2$", "$argon2i$m=32,t=1,p=1$"):
+        dummy = dummy_for_profile(profile)
+        assert dummy is not None
+        assert hash_profile(dummy) in (
+            profile,
+            profile.replace("2y", "2b"),
+            "$argon2i$v=19$m=32,t=1,p=1$",
+        )
+        assert not hasher.verify("not the password", dummy)
+    for beyond in ("$2b$16$", "$argon2id$v=19$m=1048576,t=1,p=1$", "$argon2id$v=19$m=64,t=99,p=1$"):
+        assert dummy_for_profile(beyond) is None

@@ -243,6 +243,37 @@ async def test_leeway_is_configurable(
     assert await rejected(strict, sign(signing_key, claims(nbf=NOW + 1))) is R.NOT_YET_VALID
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": NOW + 3601},
+        {"exp": NOW + 10 * 365 * 86_400},  # what a stolen key would mint
+        {"iat": NOW - 3500, "exp": NOW + 120},  # backdated: 3620 s in all
+    ],
+)
+async def test_tokens_living_longer_than_the_maximum_are_refused(
+    verifier: Verifier, signing_key: PrivateKey, overrides: dict[str, int]
+) -> None:
+    assert await rejected(verifier, sign(signing_key, claims(**overrides))) is (R.LIFETIME_TOO_LONG)
+
+
+async def test_the_maximum_lifetime_is_an_hour_by_default_and_configurable(
+    make_verifier: Any, jwks_route: respx.Route, signing_key: PrivateKey
+) -> None:
+    default = make_verifier()
+    assert (await default.verify(sign(signing_key, claims(exp=NOW + 3600)))).sub
+    strict = make_verifier(max_token_lifetime=600)
+    assert (await strict.verify(sign(signing_key, claims(exp=NOW + 600)))).sub
+    assert await rejected(strict, sign(signing_key, claims(exp=NOW + 601))) is (R.LIFETIME_TOO_LONG)
+    # An expired token is expired, however long it was meant to live.
+    assert await rejected(strict, sign(signing_key, claims(iat=NOW - 9999, exp=NOW - 60))) is (
+        R.EXPIRED
+    )
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="max_lifetime"):
+            make_verifier(max_token_lifetime=bad)
+
+
 # -- issuer, audience, required claims ---------------------------------------------------
 
 

@@ -130,6 +130,10 @@ CASES: list[tuple[str, Case, InvalidTokenReason]] = [
     ("crit", with_header(crit=["kid"]), R.UNSUPPORTED_HEADER),
     ("jwk", lambda s, c, n: signed(s, c, jwk=s.key.as_dict(private=False)), R.UNSUPPORTED_HEADER),
     ("expired", with_claims(exp=lambda now: now - 31), R.EXPIRED),
+    # What a stolen key would mint: the service allows its TTL + leeway, siblings an hour.
+    ("lifetime-2h", with_claims(exp=lambda now: now + 7200), R.LIFETIME_TOO_LONG),
+    ("lifetime-10y", with_claims(exp=lambda now: now + 10 * 365 * 86_400), R.LIFETIME_TOO_LONG),
+    ("backdated-iat", with_claims(iat=lambda now: now - 7000), R.LIFETIME_TOO_LONG),
     ("not-yet-valid", with_claims(nbf=lambda now: now + 31), R.NOT_YET_VALID),
     ("issued-in-future", with_claims(iat=lambda now: now + 31), R.ISSUED_IN_FUTURE),
     ("other-issuer", with_claims(iss="https://evil.test"), R.INVALID_ISSUER),
