@@ -37,6 +37,18 @@ from identity.services.throttle import Rate, RateLimiter
 logger = logging.getLogger("identity.app")
 
 
+def engine_from(settings: Settings) -> AsyncEngine:
+    """The database engine as configured (the server and every CLI command)."""
+    return create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        connect_timeout=settings.database_connect_timeout.total_seconds(),
+        statement_timeout=settings.database_statement_timeout.total_seconds(),
+        pool_timeout=settings.database_pool_timeout.total_seconds(),
+    )
+
+
 def build_services(
     settings: Settings,
     engine: AsyncEngine,
@@ -119,11 +131,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = engine or create_engine(
-            settings.database_url,
-            echo=settings.database_echo,
-            pool_size=settings.database_pool_size,
-        )
+        db = engine or engine_from(settings)
         services = build_services(settings, db, clock=clock, metrics=metrics)
         await services.hashing.warm_up()
         app.state.services = services

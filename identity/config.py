@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./identity.db"
     database_pool_size: int = Field(10, ge=1)
     database_echo: bool = False
+    # Fail fast when the database is away, so requests answer 503 instead of hanging:
+    # establishing a connection, one statement (PostgreSQL's statement_timeout; SQLite's
+    # wait for its write lock), and waiting for a free connection in the pool.
+    database_connect_timeout: Duration = timedelta(seconds=5)
+    database_statement_timeout: Duration = timedelta(seconds=10)
+    database_pool_timeout: Duration = timedelta(seconds=10)
     # The first secret encrypts signing keys at rest; every one of them can decrypt.
     secret_keys: list[SecretStr] = Field(default_factory=list)
 

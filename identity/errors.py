@@ -80,6 +80,18 @@ class RateLimited(IdentityError):
         super().__init__(description)
 
 
+class ServiceUnavailable(IdentityError):
+    """A dependency the answer needs (the database) is unreachable, timed out or dropped the
+    connection: nothing was decided, the client may retry after `retry_after` seconds."""
+
+    code = "temporarily_unavailable"
+    description = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, retry_after: int = 5, description: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(description)
+
+
 class NotFound(IdentityError):
     code = "not_found"
     description = "No such resource."

@@ -35,6 +35,7 @@ from identity.errors import (
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    ServiceUnavailable,
     UnsupportedGrantType,
     UnsupportedMediaType,
     ValidationFailed,
@@ -75,6 +76,8 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     PayloadTooLarge: Answer(413),
     ValidationFailed: Answer(422),
     RateLimited: Answer(429),
+    # The database is unreachable: never a 500, never a decision taken without it.
+    ServiceUnavailable: Answer(503),
     NotFound: Answer(404),
     AccessTokenMissing: Answer(401, challenge="bearer-no-error"),
     AccessTokenRejected: Answer(401, challenge="bearer"),
@@ -126,7 +129,7 @@ def error_response(exc: IdentityError, path: str) -> JSONResponse:
         headers["WWW-Authenticate"] = challenge(REALM, code, description)
     elif answer.challenge == "bearer-no-error":
         headers["WWW-Authenticate"] = challenge(REALM)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, answer.status, headers=headers)
 

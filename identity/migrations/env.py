@@ -55,7 +55,8 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_engine(_url())
+    # No statement timeout: a migration (an index build) may rightly take minutes.
+    engine = create_engine(_url(), statement_timeout=None)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

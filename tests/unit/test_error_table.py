@@ -33,7 +33,8 @@ def test_every_error_renders_on_every_path(cls: type[IdentityError]) -> None:
     for path in ("/me", "/token"):
         response = error_response(make(cls), path)
         body = json.loads(response.body)
-        assert 400 <= response.status_code < 500
+        # 503 is the one server-side answer a domain error has (the database is down).
+        assert 400 <= response.status_code < 500 or cls is errors.ServiceUnavailable
         assert set(body) <= {"error", "error_description", "details"}
         assert re.fullmatch(r"[a-z_]+", body["error"])
 
@@ -94,3 +95,13 @@ def test_bearer_errors_carry_their_challenge() -> None:
     )
     limited = error_response(errors.RateLimited(7), "/register")
     assert limited.headers["retry-after"] == "7"
+
+
+@pytest.mark.parametrize("path", ["/me", "/token", "/register"])
+def test_service_unavailable_is_503_with_retry_after(path: str) -> None:
+    response = error_response(errors.ServiceUnavailable(3), path)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "3"
+    assert json.loads(response.body)["error"] == "temporarily_unavailable"
+    if path in OAUTH_PATHS:
+        assert response.headers["cache-control"] == "no-store"
