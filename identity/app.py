@@ -32,7 +32,7 @@ from identity.services.key_ring import KeyManager, KeyRing
 from identity.services.keys import KeyPolicy
 from identity.services.password_policy import PasswordRules
 from identity.services.policy import AccountPolicy
-from identity.services.throttle import Rate, RateLimiter
+from identity.services.throttle import Rate, Rule, Throttle, ip_key
 
 logger = logging.getLogger("identity.app")
 
@@ -58,6 +58,7 @@ def build_services(
 ) -> Services:
     """Every collaborator the services need, as configured. Cheap: nothing runs yet."""
     clock = clock or SystemClock()
+    metrics = metrics or Metrics()
     sessionmaker = create_sessionmaker(engine)
     ring = KeyRing()
     keys = KeyManager(
@@ -103,14 +104,17 @@ def build_services(
             clock=clock,
         ),
         keys=keys,
-        throttle=RateLimiter(
+        throttle=Throttle(
             {
-                "token": Rate(settings.rate_limit_token_per_minute, 60),
-                "register": Rate(settings.rate_limit_register_per_hour, 3600),
+                "token": Rule(Rate(settings.rate_limit_token_per_minute, 60), key=ip_key),
+                "register": Rule(Rate(settings.rate_limit_register_per_hour, 3600), key=ip_key),
             },
             enabled=settings.rate_limit_enabled,
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_key_prefix,
+            metrics=metrics,
         ),
-        metrics=metrics or Metrics(),
+        metrics=metrics,
         trusted_proxies=tuple(settings.trusted_proxies),
     )
 
@@ -147,6 +151,7 @@ def create_app(
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await services.throttle.close()
             if owns_engine:
                 await db.dispose()
 

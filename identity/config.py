@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_token_per_minute: int = Field(30, ge=1)
     rate_limit_register_per_hour: int = Field(20, ge=1)
+    # Shared throttling across workers and instances (redis://host:port/db); unset, each
+    # process counts in its own memory. Keys are prefixed, so environments can share one.
+    redis_url: str | None = None
+    redis_key_prefix: str = "identity"
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     event_retention: Duration = timedelta(days=365)

@@ -18,7 +18,7 @@ from identity.services import accounts, sessions
 async def register(request: Request) -> JSONResponse:
     svc = services_of(request)
     origin = request_origin(request)
-    svc.throttle.hit("register", origin.ip)
+    await svc.throttle.hit("register", origin.ip)
     body = await read_json(request, RegisterIn)
     user = await accounts.register_user(
         svc,

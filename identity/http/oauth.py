@@ -92,7 +92,7 @@ async def token(request: Request) -> JSONResponse:
             origin=origin,
         )
         return token_response(pair)
-    svc.throttle.hit("token", origin.ip)
+    await svc.throttle.hit("token", origin.ip)
     if grant_type != "password":
         raise UnsupportedGrantType
     username, password = _required(params, "username"), _required(params, "password")

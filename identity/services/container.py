@@ -15,7 +15,7 @@ from identity.services.access_tokens import AccessTokens
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager
 from identity.services.policy import AccountPolicy
-from identity.services.throttle import RateLimiter
+from identity.services.throttle import Throttle
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -30,7 +30,7 @@ class Services:
     refresh_tokens: RefreshTokenCodec
     access_tokens: AccessTokens
     keys: KeyManager
-    throttle: RateLimiter
+    throttle: Throttle
     metrics: Metrics
     # Peers whose X-Forwarded-For is believed when deciding a request's client IP.
     trusted_proxies: tuple[IPNetwork, ...] = ()
