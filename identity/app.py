@@ -119,6 +119,33 @@ def build_services(
     )
 
 
+# Bound on the lifespan's own shutdown (after uvicorn has drained the requests within
+# IDENTITY_SHUTDOWN_TIMEOUT): stopping background tasks and closing connections.
+STOP_TIMEOUT = 5.0
+
+
+async def _stop(
+    background: list[asyncio.Task[None]], services: Services, engine: AsyncEngine | None
+) -> None:
+    """Stop the background tasks and release connections, within STOP_TIMEOUT in all: a
+    key maintenance stuck on a dead database must not hold the process past its bound."""
+
+    async def stop() -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await services.throttle.close()
+        if engine is not None:
+            await engine.dispose()
+
+    try:
+        await asyncio.wait_for(stop(), STOP_TIMEOUT)
+    except Exception:  # a timeout, or a connection that fails to close: exit regardless
+        logger.warning(
+            "shutdown: background tasks or connections did not stop cleanly", exc_info=True
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -148,12 +175,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await services.throttle.close()
-            if owns_engine:
-                await db.dispose()
+            await _stop(background, services, db if owns_engine else None)
 
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = "identity"
 
+    # After SIGTERM: no new connections; requests in flight get this long to finish, then
+    # the process stops its background tasks (5 s at most) and exits.
+    shutdown_timeout: Duration = timedelta(seconds=20)
+
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     event_retention: Duration = timedelta(days=365)
     attempt_retention: Duration = timedelta(days=30)

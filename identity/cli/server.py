@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 
 from identity.app import engine_from
@@ -73,10 +74,7 @@ def ensure_schema_serves(settings: Settings) -> None:
         print(f"identity: migrating the development database to {head}", file=sys.stderr)
         migrations.upgrade(settings.database_url)
         return
-    raise SystemExit(
-        f"identity: cannot serve on this database's schema: {found.detail} "
-        "(behind: run `identity migrate`; ahead by a contract revision: deploy the newer build)"
-    )
+    raise SystemExit(f"identity: cannot serve on this database's schema: {found.detail}")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -89,6 +87,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # SIGTERM: stop accepting, let requests in flight finish within this bound.
+        timeout_graceful_shutdown=math.ceil(
+            args.timeout_graceful_shutdown
+            if args.timeout_graceful_shutdown is not None
+            else settings.shutdown_timeout.total_seconds()
+        ),
         proxy_headers=False,  # the app decides which proxies to trust (IDENTITY_TRUSTED_PROXIES)
         server_header=False,
         log_config=None,
@@ -102,6 +106,13 @@ def register(sub: Subcommands) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--timeout-graceful-shutdown",
+        type=float,
+        metavar="SECONDS",
+        help="after SIGTERM, how long requests in flight may take (default: "
+        "IDENTITY_SHUTDOWN_TIMEOUT, 20 s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply or inspect database migrations")

@@ -106,7 +106,7 @@ def verdict(connection: Connection, scripts: ScriptDirectory) -> SchemaVerdict:
     if current == head:
         return SchemaVerdict(True, "ok")
     if current is None or revision_is_known(scripts, current):
-        return SchemaVerdict(False, f"at {current}, head is {head}: run `identity migrate`")
+        return SchemaVerdict(False, f"at {current}, head is {head}: run `identity migrate` first")
     # Ahead of this build: walk the recorded chain back from the database to our head.
     recorded: dict[str, tuple[str | None, str]] = {}
     if inspect(connection).has_table(TABLE):
