@@ -2,8 +2,9 @@
 
 `unit_of_work` turns these into `ServiceUnavailable` (503 + Retry-After), so an outage is
 never a 500 and never a decision taken without the database; `classify_disconnects`
-makes SQLAlchemy invalidate the connection (and the pool) on the same failures, so that
-once the database is back, fresh connections replace the dead ones without a restart.
+makes SQLAlchemy invalidate the connection (and the pool) on those that leave the
+connection dead, so that once the database is back, fresh connections replace the dead
+ones without a restart.
 """
 
 from __future__ import annotations
@@ -44,12 +45,33 @@ def _outage_sqlstate(error: BaseException | None) -> bool:
     return isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES
 
 
+# Failures after which the connection itself cannot be trusted: closed or reset (08),
+# ended by the server (57P01 terminate_backend/admin shutdown, 57P02 crash, 57P03 cannot
+# connect now). A statement timeout (57014) or SQLite's lock timeout leave the connection
+# sound, so they are outages for the request but not reasons to drop the pool.
+_DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _is_disconnect(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError):
+        if isinstance(error, sa_exc.InterfaceError):
+            return True
+        error = error.orig or error
+    if isinstance(error, OSError | TimeoutError):  # reset socket; a client-side timeout
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith("08") or sqlstate in _DISCONNECT_SQLSTATES
+    )
+
+
 def classify_disconnects(engine: AsyncEngine) -> None:
-    """Treat every outage (and every failure to connect at all) as a disconnect.
+    """Treat a dead connection, and every failure to connect at all, as a disconnect.
 
     SQLAlchemy's own test only recognises asyncpg's "connection is closed"; a backend
     ended by `pg_terminate_backend` (57P01) or a database refusing connections (55000 on
-    connect) would otherwise leave suspect connections in the pool.
+    connect) would otherwise leave suspect connections in the pool. A disconnect drops the
+    connection and the pool's older ones, so fresh ones are made once the database is back.
     """
 
     @event.listens_for(engine.sync_engine, "handle_error")
@@ -58,6 +80,6 @@ def classify_disconnects(engine: AsyncEngine) -> None:
             return None
         # A failed pre-ping classified as a disconnect makes the pool reconnect at once.
         connecting = ctx.connection is None
-        if connecting or is_outage(ctx.sqlalchemy_exception or ctx.original_exception):
+        if connecting or _is_disconnect(ctx.sqlalchemy_exception or ctx.original_exception):
             ctx.is_disconnect = True
         return None

@@ -59,11 +59,14 @@ def compatibility_of(script: Script) -> Compatibility:
 def record_chain(connection: Connection, scripts: ScriptDirectory) -> None:
     """Make `schema_revisions` mirror the applied chain (after every migration run)."""
     current = MigrationContext.configure(connection).get_current_revision()
-    if current is not None and not revision_is_known(scripts, current):
+    if current is None:  # downgraded to base: no schema, no bookkeeping either
+        schema_revisions.drop(connection, checkfirst=True)
+        return
+    if not revision_is_known(scripts, current):
         return  # a newer build's revision: that build recorded it
     wanted = {
         (s.revision, _parent(s), compatibility_of(s))
-        for s in (scripts.iterate_revisions(current, "base") if current else ())
+        for s in scripts.iterate_revisions(current, "base")
         if s is not None
     }
     schema_revisions.create(connection, checkfirst=True)

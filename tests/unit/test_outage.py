@@ -55,3 +55,15 @@ def test_bugs_are_not_outages(error: BaseException) -> None:
 def test_an_invalidated_connection_is_an_outage() -> None:
     error = sa_exc.DBAPIError("SELECT 1", {}, DriverError("XX000"), connection_invalidated=True)
     assert is_outage(error)
+
+
+def test_only_dead_connections_are_disconnects() -> None:
+    from identity.db.outage import _is_disconnect
+
+    assert _is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
+    assert _is_disconnect(dbapi(DriverError("08006")))
+    assert _is_disconnect(ConnectionResetError())
+    # Outages for the request, yet the connection is sound: keep the pool.
+    assert not _is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
+    locked = dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError)
+    assert not _is_disconnect(locked)
