@@ -113,6 +113,7 @@ def build_services(
             redis_url=settings.redis_url,
             redis_prefix=settings.redis_key_prefix,
             metrics=metrics,
+            key_secret=settings.secrets()[0],
         ),
         metrics=metrics,
         trusted_proxies=tuple(settings.trusted_proxies),

@@ -15,14 +15,16 @@ If Redis fails, throttling degrades *open*: the request is allowed, a warning is
 asked again for `retry_interval` seconds, so an outage adds no latency. Lockout is
 counted in the database and keeps working regardless.
 
-A rule names its rate and how its key is normalised; keys are hashed before they reach
-the storage, so no address or email is written to Redis. Adding a rule (per account,
+A rule names its rate and how its key is normalised; keys reach the storage as an HMAC
+under the service's secret, so Redis holds no address or email, nor an unkeyed hash of
+one that a dictionary of all IPv4 addresses would reverse. Adding a rule (per account,
 for /change-password) is one entry in `build_services`; nothing here changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import logging
 import math
@@ -102,8 +104,10 @@ class Throttle:
         metrics: Metrics | None = None,
         retry_interval: float = RETRY_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
+        key_secret: bytes = b"",
     ) -> None:
         self.rules = dict(rules)
+        self.key_secret = key_secret
         self.enabled = enabled
         self._pool: ConnectionPool | None = None
         if redis_url:
@@ -142,7 +146,8 @@ class Throttle:
         if not self.enabled:
             return
         item = self.items[rule]
-        stored = hashlib.sha256(self.rules[rule].key(key).encode()).hexdigest()[:32]
+        normalised = self.rules[rule].key(key).encode()
+        stored = hmac.new(self.key_secret, normalised, hashlib.sha256).hexdigest()[:32]
         if self.monotonic() < self._skip_until:
             self.degraded.labels(rule).inc()
             return
