@@ -27,10 +27,11 @@ from sqlalchemy.pool import StaticPool
 
 from identity.db.outage import classify_disconnects
 
-# Defaults for callers without settings (the CLI's helpers, tests); the service passes
-# IDENTITY_DATABASE_CONNECT_TIMEOUT, _STATEMENT_TIMEOUT and _POOL_TIMEOUT.
+# Defaults for callers without settings (migrations, tests, administrative scripts): no
+# statement timeout, since a migration or a DROP DATABASE may rightly take long. The
+# service and the CLI pass IDENTITY_DATABASE_CONNECT_TIMEOUT, _STATEMENT_TIMEOUT and
+# _POOL_TIMEOUT (`identity.app.engine_from`).
 CONNECT_TIMEOUT = 5.0
-STATEMENT_TIMEOUT = 10.0
 POOL_TIMEOUT = 10.0
 # Without a statement timeout (migrations: an index build may take minutes), SQLite still
 # needs a bounded wait for its write lock.
@@ -47,7 +48,7 @@ def create_engine(
     echo: bool = False,
     pool_size: int = 10,
     connect_timeout: float = CONNECT_TIMEOUT,
-    statement_timeout: float | None = STATEMENT_TIMEOUT,
+    statement_timeout: float | None = None,
     pool_timeout: float = POOL_TIMEOUT,
 ) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
