@@ -20,17 +20,23 @@ ENV UV_COMPILE_BYTECODE=1 \
 # The source stays in this stage; only /app/.venv reaches the image.
 WORKDIR /src
 # Dependencies first, in their own layer: it changes only when uv.lock does.
+# (The verifier is a workspace member: its pyproject is needed to read the lock; it comes as
+# a wheel below, like the server.)
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
-    uv sync --frozen --no-dev --no-install-project
-# What the wheel is built from: the package (migrations included) and its metadata files.
+    --mount=type=bind,source=verifier/pyproject.toml,target=verifier/pyproject.toml \
+    uv sync --frozen --no-dev --no-install-project --no-install-package robot-overlord-identity-verifier
+# What the wheels are built from: the package (migrations included), the verifier's
+# distribution metadata, and their metadata files.
 COPY pyproject.toml README.md LICENSE ./
+COPY verifier ./verifier
 COPY identity ./identity
-# The project as a wheel, like any dependency: --no-deps, so every dependency is the one
-# uv.lock pinned above, and `uv pip check` fails the build if the lock lacks one it needs.
+# The project as wheels (the server and the verifier it depends on), like any dependency:
+# --no-deps, so every dependency is the one uv.lock pinned above, and `uv pip check` fails
+# the build if the lock lacks one it needs.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv build --wheel --out-dir /tmp/dist \
+    uv build --wheel --out-dir /tmp/dist --all-packages \
     && uv pip install --python /app/.venv/bin/python --no-deps /tmp/dist/*.whl \
     && uv pip check --python /app/.venv/bin/python
 

@@ -21,7 +21,7 @@ help: ## list targets
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+$(VENV)/.synced: pyproject.toml verifier/pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 

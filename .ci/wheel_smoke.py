@@ -1,10 +1,12 @@
-"""CI: the built wheel alone migrates and serves, on PostgreSQL and on SQLite.
+"""CI: the built wheels alone migrate, serve and verify, on PostgreSQL and on SQLite.
 
-Builds the wheel, checks what it holds, installs it into a fresh virtualenv outside the
-checkout (dependency versions pinned to uv.lock), then, from a directory outside the
-checkout, runs `identity migrate` and `identity serve` and waits for `GET /readyz` = 200:
-once against a throwaway PostgreSQL database with production settings, once against a
-SQLite file with development settings.
+Builds both wheels of the workspace (the server, and the verifier it depends on), checks
+what each holds, installs the server into a fresh virtualenv outside the checkout
+(dependency versions pinned to uv.lock), then, from a directory outside the checkout,
+runs `identity migrate` and `identity serve` and waits for `GET /readyz` = 200: once
+against a throwaway PostgreSQL database with production settings, once against a SQLite
+file with development settings. Last, the verifier wheel alone in a venv of its own
+verifies a token that a live server issued (`verifier_smoke.py`).
 
 Standard library only, so the host's python3 runs it (`.ci/run`, after `make install`,
 which provides uv). Traffic goes to 127.0.0.1 only.
@@ -29,6 +31,8 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+
+import verifier_smoke  # .ci/verifier_smoke.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
@@ -74,21 +78,35 @@ def find_uv() -> str:
     return uv
 
 
-def build_wheel(uv: str, out: Path) -> Path:
-    run(uv, "build", "--wheel", "--out-dir", out, cwd=ROOT, env=uv_env())
-    (wheel,) = out.glob("*.whl")
-    return wheel
+def build_wheels(uv: str, out: Path) -> tuple[Path, Path]:
+    """The server's wheel and the verifier's, built from this checkout."""
+    run(uv, "build", "--wheel", "--all-packages", "--out-dir", out, cwd=ROOT, env=uv_env())
+    (server,) = out.glob("robot_overlord_identity-*.whl")
+    (verifier,) = out.glob("robot_overlord_identity_verifier-*.whl")
+    return server, verifier
 
 
 def check_wheel(wheel: Path) -> None:
-    """The migrations and the license ship; nothing but the package and its metadata does."""
+    """The migrations and the license ship; nothing but the package and its metadata does;
+    the verifier is not inside but a dependency pinned at the server's own version."""
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         metadata = zf.read(f"{dist_info}/METADATA").decode()
+    version = next(
+        line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Version: ")
+    )
     problems = [
         f"stray entry {n}" for n in sorted(names) if n.split("/")[0] not in {"identity", dist_info}
     ]
+    problems += [
+        f"verifier file in the server wheel: {n}"
+        for n in sorted(names)
+        if n.startswith("identity/verifier/")
+    ]
+    pin = f"Requires-Dist: robot-overlord-identity-verifier=={version}"
+    if pin not in metadata.splitlines():
+        problems.append(f"METADATA lacks {pin!r}")
     shipped = {
         "identity/migrations/env.py",
         "identity/migrations/script.py.mako",
@@ -107,16 +125,21 @@ def check_wheel(wheel: Path) -> None:
         raise SmokeFailure(f"{wheel.name}:\n  " + "\n  ".join(problems))
 
 
-def install(uv: str, wheel: Path, work: Path) -> Path:
-    """A fresh venv holding the wheel, with every dependency at the version uv.lock pins."""
-    constraints = work / "constraints.txt"
-    export = ["export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet"]
-    run(uv, *export, "--output-file", constraints, cwd=ROOT, env=uv_env())
-    venv = work / "venv"
+def constraints(uv: str, work: Path) -> Path:
+    """Every third-party dependency at the version uv.lock pins (no workspace member)."""
+    path = work / "constraints.txt"
+    export = ["export", "--frozen", "--no-dev", "--no-emit-workspace", "--no-hashes", "--quiet"]
+    run(uv, *export, "--all-packages", "--output-file", path, cwd=ROOT, env=uv_env())
+    return path
+
+
+def install(uv: str, wheels: list[Path], work: Path, name: str = "venv") -> Path:
+    """A fresh venv holding `wheels`, with every dependency at the version uv.lock pins."""
+    venv = work / name
     run(uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=work, env=uv_env())
     python = venv / "bin/python"
     pip: list[str | Path] = ["pip", "install", "--quiet", "--python", python]
-    run(uv, *pip, "--constraint", constraints, wheel, cwd=work, env=uv_env())
+    run(uv, *pip, "--constraint", constraints(uv, work), *wheels, cwd=work, env=uv_env())
     return venv
 
 
@@ -151,6 +174,13 @@ def readyz(url: str) -> tuple[int, str]:
 
 def serve_until_ready(venv: Path, cwd: Path, env: dict[str, str], label: str) -> str:
     """Start `identity serve`, poll /readyz until 200, stop the server; the body, or fail."""
+    with serving(venv, cwd, env, label) as (_base_url, body):
+        return body
+
+
+@contextmanager
+def serving(venv: Path, cwd: Path, env: dict[str, str], label: str) -> Iterator[tuple[str, str]]:
+    """`identity serve` running and ready: its base URL and the /readyz body; stopped after."""
     port = free_port()
     log_path = cwd / f"serve-{label}.log"
     argv = [str(venv / "bin/identity"), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -171,13 +201,15 @@ def serve_until_ready(venv: Path, cwd: Path, env: dict[str, str], label: str) ->
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 if status == 200:
-                    return body
+                    break
                 last = f"{status} {body}"
             time.sleep(0.25)
-        raise SmokeFailure(
-            f"{label}: /readyz not 200 within {READY_TIMEOUT:.0f}s (last: {last}):\n"
-            f"{log_path.read_text()}"
-        )
+        else:
+            raise SmokeFailure(
+                f"{label}: /readyz not 200 within {READY_TIMEOUT:.0f}s (last: {last}):\n"
+                f"{log_path.read_text()}"
+            )
+        yield f"http://127.0.0.1:{port}", body
     finally:
         proc.terminate()
         try:
@@ -250,16 +282,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="identity-wheel-"))
     try:
         uv = find_uv()
-        wheel = build_wheel(uv, work / "dist")
+        wheel, verifier_wheel = build_wheels(uv, work / "dist")
         check_wheel(wheel)
         print(f"   built {wheel.name}: migrations, LICENSE, nothing else outside identity/")
-        venv = install(uv, wheel, work)
+        verifier_smoke.check_wheel(verifier_wheel)
+        print(f"   built {verifier_wheel.name}: identity/verifier/ only")
+        venv = install(uv, [wheel, verifier_wheel], work)
         cwd = work / "run"  # outside the checkout: nothing can be found relative to it
         cwd.mkdir()
         check_import_location(venv, cwd)
         on_postgres(venv, cwd)
         on_sqlite(venv, cwd)
-    except SmokeFailure as exc:
+        alone = install(uv, [verifier_wheel], work, name="verifier-venv")
+        verifier_smoke.check_alone(alone, venv, cwd, serving=serving, service_env=service_env)
+    except (SmokeFailure, verifier_smoke.VerifierSmokeFailure) as exc:
         print(f"wheel smoke test FAILED: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -37,9 +37,21 @@ from identity.services.keys import KeyPolicy
 from identity.services.login_timing import calibrate_from_accounts
 from identity.services.password_policy import PasswordRules
 from identity.services.policy import AccountPolicy
-from identity.services.throttle import Rate, RateLimiter
+from identity.services.throttle import Rate, Rule, Throttle, exact_key, ip_key
 
 logger = logging.getLogger("identity.app")
+
+
+def engine_from(settings: Settings) -> AsyncEngine:
+    """The database engine as configured (the server and every CLI command)."""
+    return create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        connect_timeout=settings.database_connect_timeout.total_seconds(),
+        statement_timeout=settings.database_statement_timeout.total_seconds(),
+        pool_timeout=settings.database_pool_timeout.total_seconds(),
+    )
 
 
 def build_services(
@@ -51,6 +63,7 @@ def build_services(
 ) -> Services:
     """Every collaborator the services need, as configured. Cheap: nothing runs yet."""
     clock = clock or SystemClock()
+    metrics = metrics or Metrics()
     sessionmaker = create_sessionmaker(engine)
     ring = KeyRing()
     keys = KeyManager(
@@ -106,17 +119,27 @@ def build_services(
             clock=clock,
         ),
         keys=keys,
-        throttle=RateLimiter(
+        throttle=Throttle(
             {
-                "token": Rate(settings.rate_limit_token_per_minute, 60),
-                "token-account": Rate(settings.rate_limit_account_per_minute, 60),
-                "register": Rate(settings.rate_limit_register_per_hour, 3600),
-                "change-password": Rate(settings.rate_limit_change_password_per_hour, 3600),
-                "change-password-account": Rate(settings.rate_limit_change_password_per_hour, 3600),
+                "token": Rule(Rate(settings.rate_limit_token_per_minute, 60), key=ip_key),
+                "token-account": Rule(
+                    Rate(settings.rate_limit_account_per_minute, 60), key=exact_key
+                ),
+                "register": Rule(Rate(settings.rate_limit_register_per_hour, 3600), key=ip_key),
+                "change-password": Rule(
+                    Rate(settings.rate_limit_change_password_per_hour, 3600), key=ip_key
+                ),
+                "change-password-account": Rule(
+                    Rate(settings.rate_limit_change_password_per_hour, 3600), key=exact_key
+                ),
             },
             enabled=settings.rate_limit_enabled,
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_key_prefix,
+            metrics=metrics,
+            key_secret=settings.secrets()[0],
         ),
-        metrics=metrics or Metrics(),
+        metrics=metrics,
         trusted_proxies=tuple(settings.trusted_proxies),
     )
 
@@ -136,6 +159,33 @@ async def refuse_a_registered_first_party_id(services: Services) -> None:
         )
 
 
+# Bound on the lifespan's own shutdown (after uvicorn has drained the requests within
+# IDENTITY_SHUTDOWN_TIMEOUT): stopping background tasks and closing connections.
+STOP_TIMEOUT = 5.0
+
+
+async def _stop(
+    background: list[asyncio.Task[None]], services: Services, engine: AsyncEngine | None
+) -> None:
+    """Stop the background tasks and release connections, within STOP_TIMEOUT in all: a
+    key maintenance stuck on a dead database must not hold the process past its bound."""
+
+    async def stop() -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await services.throttle.close()
+        if engine is not None:
+            await engine.dispose()
+
+    try:
+        await asyncio.wait_for(stop(), STOP_TIMEOUT)
+    except Exception:  # a timeout, or a connection that fails to close: exit regardless
+        logger.warning(
+            "shutdown: background tasks or connections did not stop cleanly", exc_info=True
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -152,11 +202,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = engine or create_engine(
-            settings.database_url,
-            echo=settings.database_echo,
-            pool_size=settings.database_pool_size,
-        )
+        db = engine or engine_from(settings)
         services = build_services(settings, db, clock=clock, metrics=metrics)
         await services.hashing.warm_up()
         await calibrate_from_accounts(services)  # the refusal floor covers legacy hashes
@@ -171,11 +217,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            if owns_engine:
-                await db.dispose()
+            await _stop(background, services, db if owns_engine else None)
 
     middleware = [
         Middleware(RequestIdMiddleware),

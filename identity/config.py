@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./identity.db"
     database_pool_size: int = Field(10, ge=1)
     database_echo: bool = False
+    # Fail fast when the database is away, so requests answer 503 instead of hanging:
+    # establishing a connection, one statement (PostgreSQL's statement_timeout; SQLite's
+    # wait for its write lock), and waiting for a free connection in the pool.
+    database_connect_timeout: Duration = timedelta(seconds=5)
+    database_statement_timeout: Duration = timedelta(seconds=10)
+    database_pool_timeout: Duration = timedelta(seconds=10)
     # The first secret encrypts signing keys at rest; every one of them can decrypt.
     secret_keys: list[SecretStr] = Field(default_factory=list)
 
@@ -99,6 +105,14 @@ class Settings(BaseSettings):
     # Password changes, per client IP and per account.
     rate_limit_change_password_per_hour: int = Field(20, ge=1)
     rate_limit_register_per_hour: int = Field(20, ge=1)
+    # Shared throttling across workers and instances (redis://host:port/db); unset, each
+    # process counts in its own memory. Keys are prefixed, so environments can share one.
+    redis_url: str | None = None
+    redis_key_prefix: str = "identity"
+
+    # After SIGTERM: no new connections; requests in flight get this long to finish, then
+    # the process stops its background tasks (5 s at most) and exits.
+    shutdown_timeout: Duration = timedelta(seconds=20)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     event_retention: Duration = timedelta(days=365)

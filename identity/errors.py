@@ -81,7 +81,8 @@ class RateLimited(IdentityError):
 
 
 class TemporarilyUnavailable(IdentityError):
-    """The service cannot take this request now (overloaded); the client should retry."""
+    """The service cannot take this request now (overloaded); the client should retry after
+    `retry_after` seconds. Nothing was decided."""
 
     code = "temporarily_unavailable"
     description = "The service is busy; retry shortly."
@@ -89,6 +90,16 @@ class TemporarilyUnavailable(IdentityError):
     def __init__(self, retry_after: int = 1, description: str | None = None) -> None:
         self.retry_after = max(1, retry_after)
         super().__init__(description)
+
+
+class ServiceUnavailable(TemporarilyUnavailable):
+    """A dependency the answer needs (the database) is unreachable, timed out or dropped the
+    connection: nothing was decided, the client may retry after `retry_after` seconds."""
+
+    description = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, retry_after: int = 5, description: str | None = None) -> None:
+        super().__init__(retry_after, description)
 
 
 class NotFound(IdentityError):

@@ -9,9 +9,8 @@ from typing import TypeAlias
 
 from pydantic import ValidationError
 
-from identity.app import build_services
+from identity.app import build_services, engine_from
 from identity.config import Settings
-from identity.db.engine import create_engine
 from identity.services.container import Services
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -33,7 +32,7 @@ def load_settings() -> Settings:
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """The same container the server builds, on an engine of the command's own."""
-    engine = create_engine(settings.database_url)
+    engine = engine_from(settings)
     try:
         yield build_services(settings, engine)
     finally:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 
+from identity.app import engine_from
 from identity.cli._common import Subcommands
 from identity.config import Settings
 from identity.db import migrations
-from identity.db.engine import create_engine, is_sqlite
+from identity.db.engine import is_sqlite
+from identity.db.schema_compat import SchemaVerdict
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -43,39 +46,53 @@ def _check_migrations(url: str) -> int:
 
 
 async def _current_revision(settings: Settings) -> str | None:
-    engine = create_engine(settings.database_url)
+    engine = engine_from(settings)
     try:
         return await migrations.current_revision(engine)
     finally:
         await engine.dispose()
 
 
-def ensure_schema_at_head(settings: Settings) -> None:
-    """Serve only a schema at head. Development on SQLite migrates itself; nothing else does."""
-    head = migrations.head_revision()
-    revision = asyncio.run(_current_revision(settings))
-    if revision == head:
+async def _schema_verdict(settings: Settings) -> SchemaVerdict:
+    engine = engine_from(settings)
+    try:
+        return await migrations.schema_verdict(engine)
+    finally:
+        await engine.dispose()
+
+
+def ensure_schema_serves(settings: Settings) -> None:
+    """Serve a schema at head, or ahead of it by expand revisions only (a rolling deploy:
+    the newer build migrated first). Development on SQLite migrates itself when behind."""
+    found = asyncio.run(_schema_verdict(settings))
+    if found.serves:
         return
-    if settings.env == "development" and is_sqlite(settings.database_url):
+    revision = asyncio.run(_current_revision(settings))
+    head = migrations.head_revision()
+    behind = revision is None or migrations.is_known(revision)
+    if behind and settings.env == "development" and is_sqlite(settings.database_url):
         print(f"identity: migrating the development database to {head}", file=sys.stderr)
         migrations.upgrade(settings.database_url)
         return
-    raise SystemExit(
-        f"identity: the database schema is at {revision}, this build expects {head}: "
-        "run `identity migrate` first (or, if the database is newer, deploy the matching build)"
-    )
+    raise SystemExit(f"identity: cannot serve on this database's schema: {found.detail}")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    ensure_schema_at_head(settings)
+    ensure_schema_serves(settings)
     uvicorn.run(
         "identity.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # SIGTERM: stop accepting, let requests in flight finish within this bound.
+        timeout_graceful_shutdown=math.ceil(
+            args.timeout_graceful_shutdown
+            if args.timeout_graceful_shutdown is not None
+            else settings.shutdown_timeout.total_seconds()
+        ),
         proxy_headers=False,  # the app decides which proxies to trust (IDENTITY_TRUSTED_PROXIES)
         server_header=False,
         log_config=None,
@@ -89,6 +106,13 @@ def register(sub: Subcommands) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--timeout-graceful-shutdown",
+        type=float,
+        metavar="SECONDS",
+        help="after SIGTERM, how long requests in flight may take (default: "
+        "IDENTITY_SHUTDOWN_TIMEOUT, 20 s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply or inspect database migrations")

@@ -9,6 +9,10 @@ timeout helps) into an orderly wait.
 Bound parameters are never printed (`hide_parameters`): they hold password hashes and
 refresh nonces, and SQLAlchemy would otherwise put them into every database error's text,
 and from there into the error log (docs/security.md, "Secrets on error paths").
+
+Every engine fails fast rather than hangs when the database is away (connect, statement
+and pool-checkout timeouts), and classifies outages as disconnects (`db/outage.py`), so
+that requests answer 503 during an outage and the pool heals by itself afterwards.
 """
 
 from __future__ import annotations
@@ -26,14 +30,32 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from identity.db.outage import classify_disconnects
+
+# Defaults for callers without settings (migrations, tests, administrative scripts): no
+# statement timeout, since a migration or a DROP DATABASE may rightly take long. The
+# service and the CLI pass IDENTITY_DATABASE_CONNECT_TIMEOUT, _STATEMENT_TIMEOUT and
+# _POOL_TIMEOUT (`identity.app.engine_from`).
+CONNECT_TIMEOUT = 5.0
+POOL_TIMEOUT = 10.0
+# Without a statement timeout (migrations: an index build may take minutes), SQLite still
+# needs a bounded wait for its write lock.
+SQLITE_UNBOUNDED_BUSY_TIMEOUT = 30.0
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+    pool_timeout: float = POOL_TIMEOUT,
+) -> AsyncEngine:
     if echo:
         # Through our own handler (JSON, redacted), not the stdout handler `echo=True` adds.
         logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
@@ -43,15 +65,29 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         if not database or database == ":memory:":
             # One shared connection, or every checkout would see a different empty database.
             kwargs["poolclass"] = StaticPool
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # SQLite's only wait is for the write lock: the statement timeout bounds it.
+        busy = statement_timeout or SQLITE_UNBOUNDED_BUSY_TIMEOUT
+        kwargs["connect_args"] = {"timeout": busy}
         engine = create_async_engine(url, **kwargs)
-        _install_sqlite_recipe(engine)
-        return engine
-    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    return create_async_engine(url, **kwargs)
+        _install_sqlite_recipe(engine, busy_timeout_ms=int(busy * 1000))
+    else:
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,  # a connection the server dropped is replaced at checkout
+            pool_timeout=pool_timeout,
+            connect_args={"timeout": connect_timeout},  # asyncpg: connection establishment
+        )
+        if statement_timeout:
+            # Server side, so a stuck query is cancelled by PostgreSQL itself (57014).
+            server_settings = {"statement_timeout": str(int(statement_timeout * 1000))}
+            kwargs["connect_args"]["server_settings"] = server_settings
+        engine = create_async_engine(url, **kwargs)
+    classify_disconnects(engine)
+    return engine
 
 
-def _install_sqlite_recipe(engine: AsyncEngine) -> None:
+def _install_sqlite_recipe(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from emitting (or skipping) BEGIN on its own; "begin" below does it.
@@ -60,7 +96,7 @@ def _install_sqlite_recipe(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -17,6 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.db.schema_compat import SchemaVerdict, revision_is_known, verdict
+
 
 @functools.cache
 def script_location() -> str:
@@ -39,8 +41,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return scripts().get_current_head()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -61,3 +67,15 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(
             lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
         )
+
+
+def is_known(revision: str) -> bool:
+    """Whether `revision` is one of this build's (else the database is ahead, or foreign)."""
+    return revision_is_known(scripts(), revision)
+
+
+async def schema_verdict(engine: AsyncEngine) -> SchemaVerdict:
+    """May this build serve on the database's schema: at head, or ahead by expands only."""
+    directory = scripts()
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync_conn: verdict(sync_conn, directory))

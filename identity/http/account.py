@@ -18,7 +18,7 @@ from identity.services import accounts, sessions
 async def register(request: Request) -> JSONResponse:
     svc = services_of(request)
     origin = request_origin(request)
-    svc.throttle.hit("register", origin.ip)
+    await svc.throttle.hit("register", origin.ip)
     body = await read_json(request, RegisterIn)
     user = await accounts.register_user(
         svc,
@@ -60,7 +60,7 @@ async def change_password(request: Request) -> Response:
     svc = services_of(request)
     principal = await authenticate(request)
     origin = request_origin(request)
-    svc.throttle.hit("change-password", origin.ip)
+    await svc.throttle.hit("change-password", origin.ip)
     body = await read_json(request, ChangePasswordIn)
     if len(body.current_password) > svc.policy.password.max_length:
         # No account can have such a password: refuse before any hashing.

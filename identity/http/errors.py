@@ -38,6 +38,7 @@ from identity.errors import (
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    ServiceUnavailable,
     SigningKeysUnavailable,
     TemporarilyUnavailable,
     UnauthorizedClient,
@@ -85,6 +86,8 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     ValidationFailed: Answer(422),
     RateLimited: Answer(429),
     TemporarilyUnavailable: Answer(503),
+    # The database is unreachable: never a 500, never a decision taken without it.
+    ServiceUnavailable: Answer(503),
     NotFound: Answer(404),
     AccessTokenMissing: Answer(401, challenge="bearer-no-error"),
     AccessTokenRejected: Answer(401, challenge="bearer"),

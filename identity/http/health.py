@@ -15,7 +15,8 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: database reachable, schema at the Alembic head, and a signing key loaded."""
+    """Ready: database reachable, schema servable (at head, or ahead by expands only), and a
+    signing key loaded."""
     checks = await readiness(services_of(request))
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(

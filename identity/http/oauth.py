@@ -133,7 +133,7 @@ async def token(request: Request) -> JSONResponse:
             origin=origin,
         )
         return token_response(pair)
-    svc.throttle.hit("token", origin.ip)
+    await svc.throttle.hit("token", origin.ip)
     if grant_type == "client_credentials":
         pair = await issue_client_token(
             svc,

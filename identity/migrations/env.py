@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from identity.db import models  # noqa: F401  (registers every table on the metadata)
 from identity.db.base import Base
 from identity.db.engine import create_engine
+from identity.db.schema_compat import include_name, record_chain
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
@@ -45,6 +46,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=False,
+        include_name=include_name,  # schema_revisions is bookkeeping, like alembic_version
     )
 
 
@@ -52,10 +54,14 @@ def do_run_migrations(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        # In the same transaction: the expand/contract markers of the applied chain, which
+        # older builds read to decide whether they may serve (identity/db/schema_compat.py).
+        record_chain(connection, context.script)
 
 
 async def run_async_migrations() -> None:
-    engine = create_engine(_url())
+    # No statement timeout: a migration (an index build) may rightly take minutes.
+    engine = create_engine(_url(), statement_timeout=None)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

@@ -18,6 +18,10 @@ revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+# "expand" only if the previous build still works on the schema this produces (a new
+# table, a nullable or defaulted column, an index): it may then keep serving during a
+# rolling deploy. Anything else is "contract" (docs/operations.md §3).
+compatibility = "contract"
 
 
 def upgrade() -> None:

@@ -139,7 +139,7 @@ async def change_password(
     user, session_id = principal.user, principal.session.id
     # Each attempt costs a strength estimate and up to two hashes: one account cannot make
     # the service spend them without bound (per address: the HTTP layer).
-    svc.throttle.hit("change-password-account", str(user.id))
+    await svc.throttle.hit("change-password-account", str(user.id))
     await enforce_password_policy(
         svc, new_password, email=user.email, display_name=user.display_name
     )

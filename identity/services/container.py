@@ -17,7 +17,7 @@ from identity.services.clients import Client
 from identity.services.hashing import PasswordHashing
 from identity.services.key_ring import KeyManager
 from identity.services.policy import AccountPolicy
-from identity.services.throttle import RateLimiter
+from identity.services.throttle import Throttle
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -35,7 +35,7 @@ class Services:
     first_party: Client
     client_secrets: ClientSecretDigests
     keys: KeyManager
-    throttle: RateLimiter
+    throttle: Throttle
     metrics: Metrics
     # Peers whose X-Forwarded-For is believed when deciding a request's client IP.
     trusted_proxies: tuple[IPNetwork, ...] = ()

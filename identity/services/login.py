@@ -118,7 +118,7 @@ async def login_with_password(
                 session, digest, user_id=user.id, now=svc.clock.now()
             )
     if device is None:
-        svc.throttle.hit("token-account", identifier)
+        await svc.throttle.hit("token-account", identifier)
     matched, new_hash = await _check_password(svc, user, device, password)
 
     async with unit_of_work(svc.sessionmaker) as session:

@@ -1,40 +1,61 @@
-"""Per-client-IP throttling of `/token` and `/register`: `RateLimited` (429, Retry-After).
+"""Throttling: `await svc.throttle.hit(rule, key)` counts one request, or raises
+`RateLimited` (429, Retry-After).
 
-GCRA (a token bucket kept as one timestamp per key): `limit` requests may arrive at once,
-then one per `period / limit`. State lives in this process's memory, so with W workers
-and I instances a client that is spread over all of them gets up to W x I times the
-configured rate; lockout (counted in the database) stays exact regardless. IPv6 clients
-are keyed by their /64, since one host usually owns a whole /64.
+Counting is done by the `limits` package with its moving-window strategy: at most `limit`
+requests in any `period` seconds per key; a burst of `limit` passes at once, and each slot
+frees `period` seconds after it was used (Retry-After says when the oldest one does).
+Refused requests are not counted. This is stricter than the token bucket it replaces,
+which refilled one slot every `period / limit`: here no window of `period` ever holds more
+than `limit` accepted requests.
+
+Storage: in this process's memory by default (`make run`, one process); with
+`IDENTITY_REDIS_URL`, in Redis, so every worker of every instance shares one budget.
+If Redis fails, throttling degrades *open*: the request is allowed, a warning is logged
+(at most once a minute), `identity_throttle_degraded_total` counts it, and Redis is not
+asked again for `retry_interval` seconds, so an outage adds no latency. Lockout is
+counted in the database and keeps working regardless.
+
+A rule names its rate and how its key is normalised; keys reach the storage as an HMAC
+under the service's secret, so Redis holds no address or email, nor an unkeyed hash of
+one that a dictionary of all IPv4 addresses would reverse. Adding a rule (per account,
+for /change-password) is one entry in `build_services`; nothing here changes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from identity.errors import RateLimited
+from identity.metrics import Metrics
 
-# Enough for a large flood of distinct addresses, small enough (~100 bytes each) to not
-# matter; when full, the least recently seen key is forgotten first.
-MAX_KEYS = 100_000
-_EPSILON = 1e-6
+logger = logging.getLogger("identity.throttle")
 
-
-@dataclass(frozen=True)
-class Rate:
-    limit: int
-    period: float  # seconds
-
-    @property
-    def interval(self) -> float:
-        return self.period / self.limit
+# How long Redis is left alone after a failure, and how often that failure is logged.
+RETRY_INTERVAL = 5.0
+WARNING_INTERVAL = 60.0
+REDIS_TIMEOUT = 0.5  # seconds, connect and each command: the limiter must never stall login
+_STORAGE_FAILURES = (StorageError, RedisError, OSError, TimeoutError)
 
 
-def throttle_key(ip: str | None) -> str:
+def ip_key(ip: str | None) -> str:
+    """A client address as a throttling key: IPv6 by its /64 (one host usually owns one)."""
     if ip is None:
         return "unknown"
     try:
@@ -46,52 +67,113 @@ def throttle_key(ip: str | None) -> str:
     return str(address)
 
 
-class RateLimiter:
-    """Synchronous on purpose: one event loop per process, so a check is atomic."""
+def exact_key(value: str | None) -> str:
+    """For keys the caller already normalised (an account's normalised email)."""
+    return value or ""
 
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+
+@dataclass(frozen=True)
+class Rule:
+    rate: Rate
+    key: Callable[[str | None], str] = field(default=exact_key)
+
+
+def redis_pool(url: str, *, timeout: float = REDIS_TIMEOUT) -> ConnectionPool:
+    """Short timeouts and one immediate retry (a connection dropped by a Redis restart),
+    never redis-py's default backoff: the limiter must fail fast and degrade open."""
+    return ConnectionPool.from_url(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1)
+    )
+
+
+class Throttle:
     def __init__(
         self,
-        rates: Mapping[str, Rate],
+        rules: Mapping[str, Rule],
         *,
         enabled: bool = True,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = MAX_KEYS,
+        storage: Storage | None = None,
+        redis_url: str | None = None,
+        redis_prefix: str = "identity",
+        metrics: Metrics | None = None,
+        retry_interval: float = RETRY_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+        key_secret: bytes = b"",
     ) -> None:
-        self.rates = dict(rates)
+        self.rules = dict(rules)
+        self.key_secret = key_secret
         self.enabled = enabled
-        self.clock = clock
-        self.max_keys = max_keys
-        # (rule, key) -> theoretical arrival time of the next request at the steady rate.
-        self._tat: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._pool: ConnectionPool | None = None
+        if redis_url:
+            # `limits`' async Redis storage over redis-py, on a pool of our own.
+            self._pool = redis_pool(redis_url)
+            options: dict[str, Any] = {"connection_pool": self._pool}
+            storage = RedisStorage(
+                f"async+{redis_url}",
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix=redis_prefix,
+                **options,
+            )
+        self.storage = storage if storage is not None else MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.items = {
+            name: RateLimitItemPerSecond(rule.rate.limit, rule.rate.period, namespace=name)
+            for name, rule in self.rules.items()
+        }
+        self.degraded = (metrics or Metrics()).counter(
+            "identity_throttle_degraded",
+            "Requests allowed without being counted because the throttle storage failed.",
+            ("rule",),
+        )
+        self.retry_interval = retry_interval
+        self.monotonic = monotonic
+        self._skip_until = -math.inf
+        self._last_warning = -math.inf
 
-    def hit(self, rule: str, ip: str | None) -> None:
-        """Count one request from `ip` against `rule`.
+    async def hit(self, rule: str, key: str | None) -> None:
+        """Count one request for `key` (normalised by the rule) against `rule`.
 
         Raises:
             RateLimited: over the rate; carries Retry-After in whole seconds.
         """
         if not self.enabled:
             return
-        rate = self.rates[rule]
-        now = self.clock()
-        slot = (rule, throttle_key(ip))
-        tat = max(self._tat.get(slot, now), now) + rate.interval
-        # Compare the backlog with the burst allowance, with a tolerance: (now + period) - now
-        # is not exactly `period` in floating point, which refused first requests at limit 1.
-        backlog = tat - now
-        if backlog > rate.period + _EPSILON:
-            raise RateLimited(math.ceil(backlog - rate.period))
-        self._tat[slot] = tat
-        self._tat.move_to_end(slot)
-        self._forget(now)
+        item = self.items[rule]
+        normalised = self.rules[rule].key(key).encode()
+        stored = hmac.new(self.key_secret, normalised, hashlib.sha256).hexdigest()[:32]
+        if self.monotonic() < self._skip_until:
+            self.degraded.labels(rule).inc()
+            return
+        try:
+            if await self.limiter.hit(item, stored):
+                return
+            reset, _remaining = await self.limiter.get_window_stats(item, stored)
+        except _STORAGE_FAILURES as exc:
+            self._degrade(rule, exc)
+            return
+        raise RateLimited(math.ceil(reset - time.time()))
 
-    def _forget(self, now: float) -> None:
-        # A key whose bucket has refilled is the same as an absent key: dropping it is free.
-        while self._tat:
-            slot, tat = next(iter(self._tat.items()))
-            if tat > now and len(self._tat) <= self.max_keys:
-                break
-            del self._tat[slot]
+    def _degrade(self, rule: str, exc: BaseException) -> None:
+        now = self.monotonic()
+        self._skip_until = now + self.retry_interval
+        self.degraded.labels(rule).inc()
+        if now - self._last_warning >= WARNING_INTERVAL:
+            self._last_warning = now
+            cause = getattr(exc, "storage_error", None) or exc  # limits wraps the driver's
+            logger.warning(
+                "throttle storage unavailable: allowing requests uncounted for %.0fs (%s)",
+                self.retry_interval,
+                type(cause).__name__,
+            )
 
-    def __len__(self) -> int:
-        return len(self._tat)
+    async def close(self) -> None:
+        """Release the storage's connections (the app's lifespan calls this on shutdown)."""
+        if self._pool is not None:
+            await self._pool.disconnect()

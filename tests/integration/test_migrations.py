@@ -15,6 +15,7 @@ import identity
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine
+from identity.db.schema_compat import include_name
 
 TABLES = {"users", "user_sessions", "login_attempts", "user_events", "signing_keys"}
 
@@ -28,7 +29,12 @@ async def _tables_and_drift(url: str) -> tuple[set[str], list[object]]:
                 names = set(inspect(sync_conn).get_table_names())  # type: ignore[arg-type]
                 ctx = MigrationContext.configure(
                     sync_conn,  # type: ignore[arg-type]
-                    opts={"compare_type": True, "render_as_batch": True},
+                    # As env.py: schema_revisions is migration bookkeeping, not a model.
+                    opts={
+                        "compare_type": True,
+                        "render_as_batch": True,
+                        "include_name": include_name,
+                    },
                 )
                 return names, list(compare_metadata(ctx, Base.metadata))
 

@@ -442,8 +442,7 @@ async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None
 
 async def test_throttled_answers_keep_to_openapi(make_client: Callable[..., Any]) -> None:
     # The suite runs unthrottled; this one client turns the limiter on to see its 429s.
-    # Limits of 2, not 1: with a limit of 1, RateLimiter's float arithmetic sometimes
-    # refuses even the first request.
+    # Limits of 2: a burst of two passes, the third is refused.
     client: httpx.AsyncClient = await make_client(
         rate_limit_enabled=True, rate_limit_register_per_hour=2, rate_limit_token_per_minute=2
     )

@@ -26,7 +26,8 @@ async def test_token_is_throttled_per_client_ip(make_client: Callable[..., Any])
     r = await password_grant(client, "alice@example.com", PASSWORD)
     assert r.status_code == 429
     assert r.json()["error"] == "rate_limited"
-    assert r.headers["retry-after"] == "20"  # one request per 60/3 s
+    # Moving window: the first of the three leaves the window a minute after it was counted.
+    assert 1 <= int(r.headers["retry-after"]) <= 60
     assert r.headers["cache-control"] == "no-store"
     # Bad requests count too, but refresh grants do not (tokens cannot be guessed).
     r = await client.post("/token", data={"grant_type": "nope"})
@@ -50,7 +51,7 @@ async def test_register_is_throttled_per_ip(make_client: Callable[..., Any]) -> 
     assert bad.status_code == 422
     r = await client.post("/register", json={"email": "c@example.com", "password": PASSWORD})
     assert r.status_code == 429
-    assert r.headers["retry-after"] == "1800"
+    assert 1 <= int(r.headers["retry-after"]) <= 3600
     assert r.json()["error"] == "rate_limited"
 
 

@@ -28,8 +28,6 @@ def make(cls: type[IdentityError]) -> IdentityError:
     return cls(5) if cls is errors.RateLimited else cls()  # type: ignore[call-arg]
 
 
-
-
 @pytest.mark.parametrize("cls", all_errors(), ids=lambda c: c.__name__)
 def test_every_error_renders_on_every_path(cls: type[IdentityError]) -> None:
     for path in ("/me", "/token"):
@@ -108,3 +106,13 @@ def test_missing_signing_keys_are_503_never_cached_with_retry_after() -> None:
         assert json.loads(response.body)["error"] == "temporarily_unavailable"
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["retry-after"] == "60"
+
+
+@pytest.mark.parametrize("path", ["/me", "/token", "/register"])
+def test_service_unavailable_is_503_with_retry_after(path: str) -> None:
+    response = error_response(errors.ServiceUnavailable(3), path)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "3"
+    assert json.loads(response.body)["error"] == "temporarily_unavailable"
+    if path in OAUTH_PATHS:
+        assert response.headers["cache-control"] == "no-store"

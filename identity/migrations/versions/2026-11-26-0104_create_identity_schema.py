@@ -18,6 +18,8 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# The base: no earlier build can serve on a schema created from nothing.
+compatibility = "contract"
 
 
 def upgrade() -> None:

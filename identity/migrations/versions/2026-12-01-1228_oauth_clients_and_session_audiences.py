@@ -20,6 +20,8 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# New tables and a nullable column: a build one revision behind still serves on it.
+compatibility = "expand"
 
 
 def upgrade() -> None:

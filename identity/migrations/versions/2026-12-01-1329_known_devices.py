@@ -21,6 +21,8 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# New tables and a nullable column: a build one revision behind still serves on it.
+compatibility = "expand"
 
 
 def upgrade() -> None:

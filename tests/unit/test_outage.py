@@ -1,0 +1,69 @@
+"""Which failures count as a database outage (503) and which stay bugs (500)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from identity.db.outage import is_outage
+
+
+class DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def dbapi(error: Exception, cls: type[sa_exc.DBAPIError] = sa_exc.DBAPIError) -> sa_exc.DBAPIError:
+    return cls("SELECT 1", {}, error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(),
+        TimeoutError(),
+        sa_exc.TimeoutError("QueuePool limit reached"),
+        dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError),
+        dbapi(DriverError("57P01")),  # terminated by pg_terminate_backend
+        dbapi(DriverError("57014")),  # statement_timeout
+        dbapi(DriverError("08006")),  # connection failure
+        dbapi(DriverError("53300")),  # too many connections
+    ],
+    ids=repr,
+)
+def test_outages(error: BaseException) -> None:
+    assert is_outage(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError(),
+        dbapi(sqlite3.IntegrityError("UNIQUE"), sa_exc.IntegrityError),
+        dbapi(DriverError("42601"), sa_exc.ProgrammingError),  # syntax error: a bug
+        dbapi(DriverError("23505"), sa_exc.IntegrityError),
+    ],
+    ids=repr,
+)
+def test_bugs_are_not_outages(error: BaseException) -> None:
+    assert not is_outage(error)
+
+
+def test_an_invalidated_connection_is_an_outage() -> None:
+    error = sa_exc.DBAPIError("SELECT 1", {}, DriverError("XX000"), connection_invalidated=True)
+    assert is_outage(error)
+
+
+def test_only_dead_connections_are_disconnects() -> None:
+    from identity.db.outage import _is_disconnect
+
+    assert _is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
+    assert _is_disconnect(dbapi(DriverError("08006")))
+    assert _is_disconnect(ConnectionResetError())
+    # Outages for the request, yet the connection is sound: keep the pool.
+    assert not _is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
+    locked = dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError)
+    assert not _is_disconnect(locked)
