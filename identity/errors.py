@@ -128,6 +128,14 @@ class AccessTokenRejected(IdentityError):
         super().__init__(description)
 
 
+class InsufficientRole(IdentityError):
+    """A valid token whose user lacks the role a route needs (decided from the user's row,
+    never from the token's claims)."""
+
+    code = "insufficient_role"
+    description = "This operation needs a role the caller does not have."
+
+
 class SessionEnded(AccessTokenRejected):
     """A valid access token whose session was revoked or expired, or whose user is gone."""
 
@@ -174,6 +182,11 @@ class PasswordChangeConflict(IdentityError):
 class ClientNotFound(NotFound):
     code = "client_not_found"
     description = "No such client."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    description = "No such user."
 
 
 class SessionNotFound(NotFound):

@@ -26,6 +26,7 @@ from identity.errors import (
     EmailTaken,
     IdentityError,
     IntrospectionNotAllowed,
+    InsufficientRole,
     InvalidClient,
     InvalidCredentials,
     InvalidRefreshToken,
@@ -97,6 +98,7 @@ ANSWERS: dict[type[IdentityError], Answer] = {
     PasswordChangeConflict: Answer(409),
     InvalidClient: Answer(401, challenge="basic"),
     IntrospectionNotAllowed: Answer(403),
+    InsufficientRole: Answer(403, no_store=True),
     # Raised by the token endpoints, which answer them through OAUTH_ANSWERS.
     UnauthorizedClient: Answer(400),
     InvalidTarget: Answer(400),
