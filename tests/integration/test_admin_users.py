@@ -187,7 +187,8 @@ async def test_show_one_account(client: AppClient, sessionmaker: Any) -> None:
     assert body["failed_login_count"] == 2
     assert body["live_sessions"] == 2
     assert body["known_devices"] == 2
-    assert body["last_login_at"] is not None and body["created_at"] is not None
+    assert body["last_login_at"] is not None
+    assert body["created_at"] is not None
     assert "password_hash" not in r.text
 
     for missing in (str(uuid.uuid4()), "not-a-uuid", "1"):
