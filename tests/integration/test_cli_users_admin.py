@@ -4,6 +4,7 @@ real command against the suite's database."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import io
 import sys
 from typing import Any
@@ -162,7 +163,7 @@ def test_prompt_refuses_two_different_passwords(
             return True
 
     answers = iter(entries)
-    monkeypatch.setattr(user_output.getpass, "getpass", lambda prompt: next(answers))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: next(answers))
     with pytest.raises(user_output.PasswordEntryError, match="differ"):
         user_output.read_password(Terminal())
     answers = iter(["same", "same"])
