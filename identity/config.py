@@ -46,80 +46,175 @@ class Settings(BaseSettings):
         env_prefix="IDENTITY_", env_file=".env", extra="ignore", frozen=True
     )
 
-    env: Literal["development", "production"] = "development"
-    database_url: str = "sqlite+aiosqlite:///./identity.db"
-    database_pool_size: int = Field(10, ge=1)
-    database_echo: bool = False
-    # Fail fast when the database is away, so requests answer 503 instead of hanging:
-    # establishing a connection, one statement (PostgreSQL's statement_timeout; SQLite's
-    # wait for its write lock), and waiting for a free connection in the pool.
-    database_connect_timeout: Duration = timedelta(seconds=5)
-    database_statement_timeout: Duration = timedelta(seconds=10)
-    database_pool_timeout: Duration = timedelta(seconds=10)
-    # The first secret encrypts signing keys at rest; every one of them can decrypt.
-    secret_keys: list[SecretStr] = Field(default_factory=list)
-
-    issuer: str = "http://127.0.0.1:8000"
-    # The default `aud` of access tokens, and the one this service's own routes accept.
-    audience: str = "robot-overlord"
-    # Requests without a client_id belong to this built-in public client (password and
-    # refresh_token grants). It is granted only these scopes, and these audiences besides
-    # IDENTITY_AUDIENCE.
-    first_party_client_id: str = "identity"
-    first_party_scopes: list[str] = Field(default_factory=list)
-    first_party_audiences: list[str] = Field(default_factory=list)
-    access_token_ttl: Duration = timedelta(minutes=10)
-    refresh_idle_ttl: Duration = timedelta(days=14)
-    session_max_ttl: Duration = timedelta(days=30)
-    # A replay of the immediate predecessor within this window returns the same successor.
-    refresh_reuse_grace: Duration = timedelta(seconds=10)
-
-    signing_alg: SigningAlg = "ES256"
-    key_rotation_interval: Duration = timedelta(days=30)
-    jwks_max_age: Duration = timedelta(minutes=5)
-    # How often each instance reloads the key set (and checks whether rotation is due).
-    key_refresh_interval: Duration = timedelta(seconds=60)
-
-    # Consecutive failures that lock: the account for unknown devices, or one known device.
-    lockout_threshold: int = Field(5, ge=1)
-    # A known device is forgotten this long after its last login.
-    device_token_ttl: Duration = timedelta(days=180)
-    password_min_length: int = Field(12, ge=8)
-    password_max_length: int = Field(256, ge=64)
-    argon2_memory_kib: int = Field(19 * 1024, ge=8)
-    argon2_time_cost: int = Field(2, ge=1)
-    argon2_parallelism: int = Field(1, ge=1)
-    # Concurrent password hashes allowed; a login flood waits instead of exhausting memory.
-    hash_concurrency: int = Field(max(2, (os.cpu_count() or 2)), ge=1)
-    # Password work that may wait for a slot; beyond it, answer 503 at once (load shedding).
-    hash_queue_limit: int = Field(16, ge=0)
-
-    cors_origins: list[str] = Field(default_factory=list)
-    trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
-        default_factory=list
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses unsafe settings at startup (no secret, SQLite, an "
+        "http issuer); `development` generates a local secret and migrates SQLite itself.",
     )
-    rate_limit_enabled: bool = True
-    rate_limit_token_per_minute: int = Field(30, ge=1)
-    # Logins per account from unknown devices, whatever their address.
-    rate_limit_account_per_minute: int = Field(10, ge=1)
-    # Password changes, per client IP and per account.
-    rate_limit_change_password_per_hour: int = Field(20, ge=1)
-    rate_limit_register_per_hour: int = Field(20, ge=1)
-    # Shared throttling across workers and instances (redis://host:port/db); unset, each
-    # process counts in its own memory. Keys are prefixed, so environments can share one.
-    redis_url: str | None = None
-    redis_key_prefix: str = "identity"
-
-    # After SIGTERM: no new connections; requests in flight get this long to finish, then
-    # the process stops its background tasks (5 s at most) and exits.
-    shutdown_timeout: Duration = timedelta(seconds=20)
-
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
-    event_retention: Duration = timedelta(days=365)
-    attempt_retention: Duration = timedelta(days=30)
-    cleanup_interval: Duration = timedelta(hours=1)
-    log_level: str = "INFO"
-    log_json: bool = True
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./identity.db",
+        description="SQLAlchemy URL: `postgresql+asyncpg://user:pass@host/db` in production; "
+        "the embedded SQLite file by default.",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, description="Connections each process keeps open (as many again may overflow)."
+    )
+    database_echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    # Fail fast when the database is away, so requests answer 503 instead of hanging.
+    database_connect_timeout: Duration = Field(
+        timedelta(seconds=5), description="Longest wait to establish a database connection."
+    )
+    database_statement_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="Longest one statement may run (PostgreSQL's statement_timeout; SQLite's "
+        "wait for its write lock).",
+    )
+    database_pool_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="Longest wait for a free pooled connection before answering 503.",
+    )
+    secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of secrets (32+ characters each) encrypting signing keys at "
+        "rest and keying refresh-token and client-secret digests. The first encrypts; every "
+        "one can decrypt, so prepend a new one to rotate. Required in production.",
+    )
+    issuer: str = Field(
+        "http://127.0.0.1:8000",
+        description="The public URL of this service: the `iss` of every token (https in "
+        "production; a trailing slash is dropped).",
+    )
+    audience: str = Field(
+        "robot-overlord",
+        description="The default `aud` of access tokens, and the one this service's own "
+        "routes accept.",
+    )
+    first_party_client_id: str = Field(
+        "identity",
+        description="The built-in public client that requests without a `client_id` belong "
+        "to (password and refresh_token grants).",
+    )
+    first_party_scopes: list[str] = Field(
+        default_factory=list,
+        description="JSON list of the scopes the first-party client may be granted.",
+    )
+    first_party_audiences: list[str] = Field(
+        default_factory=list,
+        description="JSON list of audiences the first-party client may ask for, besides "
+        "IDENTITY_AUDIENCE.",
+    )
+    access_token_ttl: Duration = Field(
+        timedelta(minutes=10), description="Lifetime of an access token."
+    )
+    refresh_idle_ttl: Duration = Field(
+        timedelta(days=14), description="A session unused for this long ends."
+    )
+    session_max_ttl: Duration = Field(
+        timedelta(days=30), description="A session ends this long after login, however used."
+    )
+    refresh_reuse_grace: Duration = Field(
+        timedelta(seconds=10),
+        description="A replay of the immediate predecessor refresh token within this window "
+        "returns the same successor instead of counting as reuse (0 disables).",
+    )
+    signing_alg: SigningAlg = Field(
+        "ES256", description="Algorithm of new signing keys: ES256, EdDSA or RS256."
+    )
+    key_rotation_interval: Duration = Field(
+        timedelta(days=30), description="A signing key is replaced after signing this long."
+    )
+    jwks_max_age: Duration = Field(
+        timedelta(minutes=5),
+        description="`Cache-Control: max-age` of the JWKS; new keys are published this long "
+        "(plus the reload interval) before they sign.",
+    )
+    key_refresh_interval: Duration = Field(
+        timedelta(seconds=60),
+        description="How often each instance reloads the key set and checks whether a "
+        "rotation is due.",
+    )
+    lockout_threshold: int = Field(
+        5,
+        ge=1,
+        description="Consecutive failed logins that lock the account for unknown devices, or "
+        "one known device.",
+    )
+    device_token_ttl: Duration = Field(
+        timedelta(days=180),
+        description="A known device is forgotten this long after its last login.",
+    )
+    password_min_length: int = Field(12, ge=8, description="Shortest password accepted.")
+    password_max_length: int = Field(256, ge=64, description="Longest password accepted.")
+    argon2_memory_kib: int = Field(
+        19 * 1024, ge=8, description="argon2id memory cost of new hashes, in KiB."
+    )
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations of new hashes.")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes of new hashes.")
+    hash_concurrency: int = Field(
+        max(2, (os.cpu_count() or 2)),
+        ge=1,
+        description="Password hashes computed at once per process; a login flood waits "
+        "instead of exhausting memory. Default: the CPU count, at least 2.",
+    )
+    hash_queue_limit: int = Field(
+        16,
+        ge=0,
+        description="Password work that may wait for a hashing slot; beyond it, answer 503 "
+        "at once (load shedding).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="JSON list of browser origins allowed to call the API (exact matches).",
+    )
+    trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=list,
+        description="JSON list of proxy addresses or networks whose X-Forwarded-For is "
+        "believed when deciding a request's client IP.",
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="Throttle logins, registrations and password changes."
+    )
+    rate_limit_token_per_minute: int = Field(
+        30, ge=1, description="Requests to /token per client IP per minute."
+    )
+    rate_limit_account_per_minute: int = Field(
+        10,
+        ge=1,
+        description="Logins per account from unknown devices per minute, whatever their address.",
+    )
+    rate_limit_change_password_per_hour: int = Field(
+        20, ge=1, description="Password changes per client IP and per account per hour."
+    )
+    rate_limit_register_per_hour: int = Field(
+        20, ge=1, description="Registrations per client IP per hour."
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for throttling shared across workers and instances "
+        "(redis://host:port/db); unset, each process counts in its own memory.",
+    )
+    redis_key_prefix: str = Field(
+        "identity", description="Prefix of every Redis key, so environments can share one."
+    )
+    shutdown_timeout: Duration = Field(
+        timedelta(seconds=20),
+        description="After SIGTERM, how long requests in flight get to finish; then "
+        "background tasks stop (5 s at most) and the process exits.",
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    event_retention: Duration = Field(
+        timedelta(days=365), description="Auth events older than this are deleted by cleanup."
+    )
+    attempt_retention: Duration = Field(
+        timedelta(days=30), description="Login attempts older than this are deleted by cleanup."
+    )
+    cleanup_interval: Duration = Field(
+        timedelta(hours=1), description="How often each instance runs the cleanup pass."
+    )
+    log_level: str = Field("INFO", description="Python logging level of the service's logs.")
+    log_json: bool = Field(True, description="Logs as JSON lines (false: plain text).")
 
     @field_validator("first_party_client_id")
     @classmethod
