@@ -26,9 +26,7 @@ FLOWS = [
 
 def test_every_flow_has_a_sequence_diagram_and_requests() -> None:
     text = (DOCS / "flows.md").read_text(encoding="utf-8")
-    sections = {
-        part.splitlines()[0].strip(): part for part in text.split("\n## ")[1:]
-    }
+    sections = {part.splitlines()[0].strip(): part for part in text.split("\n## ")[1:]}
     assert list(sections) == FLOWS
     for title, body in sections.items():
         blocks = code_blocks_of(body)

@@ -9,6 +9,7 @@ import argparse
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,10 +74,8 @@ def _ends_the_path(word: str) -> bool:
     )
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:  # type: ignore[type-arg]
-    return next(
-        (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
-    )
+def _subparsers(parser: argparse.ArgumentParser) -> Any:
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
 
 
 def _choices_positional(parser: argparse.ArgumentParser) -> argparse.Action | None:
