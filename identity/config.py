@@ -37,6 +37,11 @@ def _seconds(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 
+def _cpu_count() -> int:
+    """the CPU count, at least 2"""
+    return max(2, os.cpu_count() or 2)
+
+
 class UnsafeSettings(ValueError):
     """Production refused to start; the message names each setting and how to fix it."""
 
@@ -151,10 +156,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations of new hashes.")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes of new hashes.")
     hash_concurrency: int = Field(
-        max(2, (os.cpu_count() or 2)),
+        default_factory=_cpu_count,
         ge=1,
         description="Password hashes computed at once per process; a login flood waits "
-        "instead of exhausting memory. Default: the CPU count, at least 2.",
+        "instead of exhausting memory.",
     )
     hash_queue_limit: int = Field(
         16,
