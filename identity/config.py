@@ -8,13 +8,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from identity.services.clients import check_client_id, check_scopes
 
@@ -22,6 +32,7 @@ logger = logging.getLogger("identity.config")
 
 DEV_SECRET_FILE = Path(".identity-dev-secret")
 SigningAlg = Literal["ES256", "EdDSA", "RS256"]
+SUPPORTED_DATABASES = {("postgresql", "asyncpg"), ("sqlite", "aiosqlite")}
 
 
 def _seconds(value: Any) -> Any:
@@ -44,6 +55,20 @@ def _cpu_count() -> int:
 
 class UnsafeSettings(ValueError):
     """Production refused to start; the message names each setting and how to fix it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start in production:\n  - " + "\n  - ".join(problems))
+        self.problems = problems
+
+
+class InvalidSettings(Exception):
+    """The environment holds settings that cannot be used: one line per problem, each
+    naming its `IDENTITY_*` variable and what is wrong, never the value (it may be a
+    secret)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
@@ -215,8 +240,21 @@ class Settings(BaseSettings):
     attempt_retention: Duration = Field(
         timedelta(days=30), description="Login attempts older than this are deleted by cleanup."
     )
+    session_retention: Duration = Field(
+        timedelta(days=7),
+        description="Ended sessions (logged out, revoked, expired or idle) are deleted by "
+        "cleanup this long after they ended; live sessions never are.",
+    )
     cleanup_interval: Duration = Field(
-        timedelta(hours=1), description="How often each instance runs the cleanup pass."
+        timedelta(hours=1),
+        description="How often each instance runs the cleanup pass (jittered by 10%; the "
+        "first within a minute of start-up). 0 disables it: run `identity cleanup` instead.",
+    )
+    cleanup_batch_size: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Rows cleanup deletes per transaction, so no pass holds locks for long.",
     )
     log_level: str = Field("INFO", description="Python logging level of the service's logs.")
     log_json: bool = Field(True, description="Logs as JSON lines (false: plain text).")
@@ -236,6 +274,40 @@ class Settings(BaseSettings):
     def _issuer_has_no_trailing_slash(cls, v: str) -> str:
         # `iss` must be byte-identical everywhere; one canonical spelling avoids drift.
         return v.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, v: str) -> str:
+        # Checked here so a typo fails at start-up with the variable's name, not deep in
+        # SQLAlchemy. The value is never echoed: it may hold a password.
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL: use postgresql+asyncpg://user:pass@host/db or "
+                "sqlite+aiosqlite:///path/to/identity.db"
+            ) from None
+        if (url.get_backend_name(), url.get_driver_name()) not in SUPPORTED_DATABASES:
+            raise ValueError(
+                "unsupported database driver: use postgresql+asyncpg:// or sqlite+aiosqlite://"
+            )
+        return v
+
+    @field_validator(
+        "event_retention", "attempt_retention", "session_retention", "cleanup_interval"
+    )
+    @classmethod
+    def _not_negative(cls, v: timedelta) -> timedelta:
+        if v < timedelta(0):
+            raise ValueError("must not be negative")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_is_known(cls, v: str) -> str:
+        if v.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("not a logging level: use DEBUG, INFO, WARNING or ERROR")
+        return v.upper()
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -260,7 +332,7 @@ class Settings(BaseSettings):
                 f"IDENTITY_ISSUER={self.issuer!r} is not https: set the public https URL"
             )
         if problems:
-            raise UnsafeSettings("refusing to start in production:\n  - " + "\n  - ".join(problems))
+            raise UnsafeSettings(problems)
         return self
 
     def secrets(self) -> list[bytes]:
@@ -280,3 +352,70 @@ def _development_secret() -> bytes:
             DEV_SECRET_FILE,
         )
     return DEV_SECRET_FILE.read_text().strip().encode()
+
+
+def load_settings() -> Settings:
+    """The settings from the environment (and `.env`).
+
+    Raises:
+        InvalidSettings: a value is malformed or unsafe; one line per problem.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(_validation_problems(exc)) from None
+    except SettingsError as exc:
+        # pydantic-settings parses list values as JSON before validating, and fails with
+        # 'error parsing value for field "secret_keys" from source "EnvSettingsSource"'.
+        found = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+        if found is None:
+            raise InvalidSettings([f"invalid settings: {exc}"]) from None
+        where = " (in .env)" if found[2].startswith("DotEnv") else ""
+        raise InvalidSettings(
+            [
+                f"invalid setting {_variable(found[1])}{where}: not valid JSON: list "
+                'settings take a JSON list, e.g. \'["first", "second"]\''
+            ]
+        ) from None
+
+
+# What a pydantic error type means for someone setting an environment variable.
+_PLAIN_WORDS = {
+    "time_delta_parsing": "not a duration: give seconds (600) or ISO 8601 (PT10M)",
+    "time_delta_type": "not a duration: give seconds (600) or ISO 8601 (PT10M)",
+    "int_parsing": "not a whole number",
+    "int_from_float": "not a whole number",
+    "bool_parsing": "not a boolean: use true or false",
+    "float_parsing": "not a number",
+    # A union (IPv4 or IPv6) fails once per member; both say the same to an operator.
+    "ip_v4_network": "not an IP address or network, e.g. 10.0.0.0/8",
+    "ip_v6_network": "not an IP address or network, e.g. 10.0.0.0/8",
+}
+
+
+def _variable(field: str) -> str:
+    return f"IDENTITY_{field.upper()}"
+
+
+def _validation_problems(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, UnsafeSettings):
+            problems += [f"refusing to start in production: {p}" for p in cause.problems]
+            continue
+        if err["type"] in _PLAIN_WORDS:
+            what = _PLAIN_WORDS[err["type"]]
+        elif cause is not None:
+            what = str(cause)
+        else:
+            what = err["msg"].replace("Input should be", "should be")
+        loc = err["loc"]
+        if not loc:
+            problems.append(f"invalid settings: {what}")
+            continue
+        item = f" (item {int(loc[1]) + 1})" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        problem = f"invalid setting {_variable(str(loc[0]))}{item}: {what}"
+        if problem not in problems:
+            problems.append(problem)
+    return problems
