@@ -194,6 +194,11 @@ class SessionNotFound(NotFound):
     description = "No such session."
 
 
+class DeviceNotFound(NotFound):
+    code = "device_not_found"
+    description = "No such known device."
+
+
 # -- the token endpoint (RFC 6749 §5.2) ------------------------------------------------
 
 

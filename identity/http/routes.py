@@ -14,6 +14,8 @@ from identity.http import (
     token_status,
     well_known,
 )
+from identity.http.admin import user_sessions as admin_sessions
+from identity.http.admin import users as admin_users
 
 routes: list[BaseRoute] = [
     Route("/register", account.register, methods=["POST"]),
@@ -27,6 +29,28 @@ routes: list[BaseRoute] = [
     Route("/change-password", account.change_password, methods=["POST"]),
     Route("/sessions", sessions.list_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", sessions.revoke_session, methods=["DELETE"]),
+    Route("/admin/users", admin_users.users_collection, methods=["GET", "POST"]),
+    Route("/admin/users/{user_id}", admin_users.user_resource, methods=["GET", "DELETE"]),
+    Route("/admin/users/{user_id}/unlock", admin_users.unlock_user, methods=["POST"]),
+    Route("/admin/users/{user_id}/disable", admin_users.disable_user, methods=["POST"]),
+    Route("/admin/users/{user_id}/enable", admin_users.enable_user, methods=["POST"]),
+    Route("/admin/users/{user_id}/roles/{role}", admin_users.user_role, methods=["PUT", "DELETE"]),
+    Route(
+        "/admin/users/{user_id}/sessions",
+        admin_sessions.sessions_collection,
+        methods=["GET", "DELETE"],
+    ),
+    Route(
+        "/admin/users/{user_id}/sessions/{session_id}",
+        admin_sessions.end_session,
+        methods=["DELETE"],
+    ),
+    Route("/admin/users/{user_id}/devices", admin_sessions.list_devices, methods=["GET"]),
+    Route(
+        "/admin/users/{user_id}/devices/{device_id}",
+        admin_sessions.forget_device,
+        methods=["DELETE"],
+    ),
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
     Route("/metrics", metrics.scrape, methods=["GET"]),

@@ -85,9 +85,9 @@ def profile(user: ProfileView) -> dict[str, Any]:
         "email": user.email,
         "display_name": user.display_name,
         "roles": list(user.roles),
-        "created_at": _iso(user.created_at),
-        "last_login_at": _iso(user.last_login_at),
-        "password_changed_at": _iso(user.password_changed_at),
+        "created_at": iso(user.created_at),
+        "last_login_at": iso(user.last_login_at),
+        "password_changed_at": iso(user.password_changed_at),
     }
 
 
@@ -97,15 +97,15 @@ def session_out(view: SessionView) -> dict[str, Any]:
         "current": view.current,
         "client_id": view.client_id,
         "scope": view.scope,
-        "created_at": _iso(view.created_at),
+        "created_at": iso(view.created_at),
         "created_ip": view.created_ip,
         "created_user_agent": view.created_user_agent,
-        "last_used_at": _iso(view.last_used_at),
+        "last_used_at": iso(view.last_used_at),
         "last_used_ip": view.last_used_ip,
         "last_used_user_agent": view.last_used_user_agent,
-        "expires_at": _iso(view.expires_at),
+        "expires_at": iso(view.expires_at),
     }
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None

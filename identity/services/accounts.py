@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from identity.crypto.passwords import UnknownHashFormat
@@ -62,12 +62,46 @@ async def register_user(
     display_name: str | None,
     origin: Origin,
 ) -> ProfileView:
-    """Create an account.
+    """Create an account (the user's own registration).
 
     Raises:
         WeakPassword: the policy refuses the password (every reason listed).
         EmailTaken: a live account has this email, in any case or spacing.
     """
+    user = await create_account(
+        svc,
+        email=email,
+        password=password,
+        display_name=display_name,
+        roles=(),
+        event=AuthEventType.USER_REGISTERED,
+        actor_id=None,
+        origin=origin,
+    )
+    return ProfileView.of(user)
+
+
+async def create_account(
+    svc: Services,
+    *,
+    email: str,
+    password: str,
+    display_name: str | None,
+    roles: Sequence[str],
+    event: AuthEventType,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
+) -> User:
+    """Create an account with `roles` and record `event`, naming `actor_id` as its actor
+    (None: the new user itself). Registration and an administrator's creation share it, so
+    both enforce the same password policy and the same unique email.
+
+    Raises:
+        WeakPassword: the policy refuses the password (every reason listed).
+        EmailTaken: a live account has this email, in any case or spacing.
+        ValidationFailed: a role is not a role name.
+    """
+    roles = check_roles(roles)
     email, normalized = email.strip(), normalize_email(email)
     await enforce_password_policy(svc, password, email=email, display_name=display_name)
     password_hash = await svc.hashing.hash(password)
@@ -86,15 +120,19 @@ async def register_user(
             )
         except user_queries.DuplicateEmail:
             raise EmailTaken from None  # a concurrent registration won the unique index
+        if roles:
+            await user_queries.set_roles(session, user.id, roles, now)
+            user.roles = roles
         record(
             session,
-            AuthEventType.USER_REGISTERED,
+            event,
             at=now,
             user_id=user.id,
-            actor_id=user.id,
+            actor_id=actor_id or user.id,
             **origin.fields(),
+            data={"roles": roles} if roles else None,
         )
-    return ProfileView.of(user)
+    return user
 
 
 async def update_profile(
@@ -200,47 +238,24 @@ async def unlock_by_email(
 
 
 ROLE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+MAX_ROLES = 32
 
 
-async def change_role(
-    svc: Services,
-    email: str,
-    role: str,
-    *,
-    grant: bool,
-    actor_id: uuid.UUID | None,
-    origin: Origin,
-) -> ProfileView | None:
-    """Grant or revoke a role (an operator's decision; tokens carry it from the next login
-    or refresh). None when no live account has this email.
+def check_roles(roles: Sequence[str], *, field: str = "roles") -> list[str]:
+    """Distinct role names in their given order.
 
     Raises:
-        ValidationFailed: not a role name.
+        ValidationFailed: naming `field`, for a name that is not a role or too many.
     """
-    if not ROLE.fullmatch(role):
-        raise ValidationFailed(
-            details=[
-                Detail("a role is 1-64 of a-z 0-9 _ . : - , starting with a letter", field="role")
-            ]
-        )
-    async with unit_of_work(svc.sessionmaker) as session:
-        user = await user_queries.lock_live_by_email(session, normalize_email(email))
-        if user is None:
-            return None
-        current = list(user.roles or [])
-        wanted = [*current, role] if grant and role not in current else current
-        if not grant:
-            wanted = [r for r in current if r != role]
-        if wanted != current:
-            now = svc.clock.now()
-            await user_queries.set_roles(session, user.id, wanted, now)
-            record(
-                session,
-                AuthEventType.ROLE_GRANTED if grant else AuthEventType.ROLE_REVOKED,
-                at=now,
-                user_id=user.id,
-                actor_id=actor_id,
-                **origin.fields(),
-                data={"role": role},
+    if len(roles) > MAX_ROLES:
+        raise ValidationFailed(details=[Detail(f"at most {MAX_ROLES} roles", field=field)])
+    for role in roles:
+        if not ROLE.fullmatch(role):
+            raise ValidationFailed(
+                details=[
+                    Detail(
+                        "a role is 1-64 of a-z 0-9 _ . : - , starting with a letter", field=field
+                    )
+                ]
             )
-    return dataclasses.replace(ProfileView.of(user), roles=tuple(wanted))
+    return list(dict.fromkeys(roles))

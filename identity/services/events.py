@@ -18,6 +18,8 @@ from identity.db.models import UserEvent
 
 class AuthEventType(StrEnum):
     USER_REGISTERED = "user_registered"
+    USER_CREATED_BY_ADMIN = "user_created_by_admin"
+    ACCOUNT_DELETED = "account_deleted"
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
@@ -31,6 +33,8 @@ class AuthEventType(StrEnum):
     ACCOUNT_DISABLED = "account_disabled"
     ACCOUNT_ENABLED = "account_enabled"
     SESSION_REVOKED = "session_revoked"
+    SESSIONS_REVOKED = "sessions_revoked"  # every session of an account, at once
+    DEVICE_FORGOTTEN = "device_forgotten"
     CLIENT_CREATED = "client_created"
     CLIENT_UPDATED = "client_updated"
     CLIENT_DISABLED = "client_disabled"

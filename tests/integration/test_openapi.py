@@ -12,6 +12,7 @@ error envelope. A scripted pass then checks the answers that random input rarely
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from starlette.routing import Route
 
 import identity
 from identity.http.routes import routes
+from identity.services import user_admin
+from identity.services.origin import Origin
 from tests.factories import (
     OTHER_PASSWORD,
     PASSWORD,
@@ -47,7 +50,8 @@ from tests.factories import (
     register,
     register_client,
 )
-from tests.integration.conftest import BASE_URL
+from tests.integration.admin_support import claims_of
+from tests.integration.conftest import BASE_URL, AppClient
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "identity/http/openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -188,9 +192,19 @@ def test_every_protected_operation_documents_its_challenge() -> None:
 
 # Operations that end the caller's session when they succeed.
 SESSION_ENDING = {"POST /logout", "DELETE /sessions/{session_id}"}
-TARGETS = [(label, False) for label in OPERATIONS] + [
-    (label, True) for label in OPERATIONS if secured(label)
-]
+
+
+def admin_only(label: str) -> bool:
+    return "admin" in OPERATIONS[label].definition.raw.get("tags", [])
+
+
+# Every operation anonymously; every Bearer one with a user's token; the admin API with an
+# administrator's token too.
+TARGETS = (
+    [(label, "anonymous") for label in OPERATIONS]
+    + [(label, "user") for label in OPERATIONS if secured(label)]
+    + [(label, "admin") for label in OPERATIONS if admin_only(label)]
+)
 
 
 def case_strategy(label: str) -> st.SearchStrategy[Case[Any]]:
@@ -222,6 +236,39 @@ class BearerSource:
 
     def spent(self) -> None:
         self.token = None
+
+
+class AdminSource(BearerSource):
+    """An administrator's live token, and an account for its cases to act on: a case whose
+    `user_id` is a UUID gets this account's id, so the actions really happen (a new account
+    once a case deletes it)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        super().__init__(client)
+        self.target: str | None = None
+
+    async def header(self) -> str:
+        if self.token is None:
+            self.accounts += 1
+            email = f"fuzz-admin-{self.accounts}@example.com"
+            await register(self.client, email)
+            services = self.client.services  # type: ignore[attr-defined]
+            await user_admin.change_role(
+                services, email, "admin", grant=True, actor_id=None, origin=Origin()
+            )
+            self.token = (await login(self.client, email))["access_token"]
+        return f"Bearer {self.token}"
+
+    async def target_id(self) -> str:
+        if self.target is None:
+            self.accounts += 1
+            self.target = (await register(self.client, f"fuzz-target-{self.accounts}@example.com"))[
+                "id"
+            ]
+        return self.target
+
+    def deleted(self) -> None:
+        self.target = None
 
 
 async def send(client: httpx.AsyncClient, case: Case[Any]) -> httpx.Response:
@@ -285,6 +332,19 @@ def bearer_source(fuzz_client: httpx.AsyncClient) -> BearerSource:
     return BearerSource(fuzz_client)
 
 
+@pytest.fixture
+def admin_source(fuzz_client: httpx.AsyncClient) -> AdminSource:
+    return AdminSource(fuzz_client)
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 FUZZ_SETTINGS = settings(
     max_examples=30,
     deadline=None,
@@ -300,39 +360,51 @@ FUZZ_SETTINGS = settings(
 )
 
 
-def fuzz_test(label: str, authenticated: bool) -> Callable[..., Any]:
-    """One test per operation (and per auth mode), so `@given` draws before the coroutine
-    runs: a draw inside it (`st.data()`) may end the example with hypothesis's StopTest, a
-    BaseException that stops anyio's test runner for the rest of the test."""
+def fuzz_test(label: str, mode: str) -> Callable[..., Any]:
+    """One test per operation (and per caller: anonymous, a user, an administrator), so
+    `@given` draws before the coroutine runs: a draw inside it (`st.data()`) may end the
+    example with hypothesis's StopTest, a BaseException that stops anyio's test runner for
+    the rest of the test."""
 
     @pytest.mark.anyio
     @FUZZ_SETTINGS
     @given(case=STRATEGIES[label])
     async def test(
-        fuzz_client: httpx.AsyncClient, bearer_source: BearerSource, case: Case[Any]
+        fuzz_client: httpx.AsyncClient,
+        bearer_source: BearerSource,
+        admin_source: AdminSource,
+        case: Case[Any],
     ) -> None:
-        if authenticated:
-            case.headers["Authorization"] = await bearer_source.header()
+        source = admin_source if mode == "admin" else bearer_source
+        if mode != "anonymous":
+            case.headers["Authorization"] = await source.header()
+        if mode == "admin" and is_uuid((case.path_parameters or {}).get("user_id")):
+            case.path_parameters["user_id"] = await admin_source.target_id()
         response = await send(fuzz_client, case)
-        if authenticated and (
+        if mode != "anonymous" and (
             response.status_code == 401 or (label in SESSION_ENDING and response.is_success)
         ):
-            bearer_source.spent()
+            source.spent()
+        if mode == "admin" and label == "DELETE /admin/users/{user_id}" and response.is_success:
+            admin_source.deleted()
         validate(case, response)
-        if secured(label) and not authenticated:
+        if secured(label) and mode == "anonymous":
             # Nothing generated at random is a valid access token: `security` is truthful.
             assert response.status_code == 401, (response.status_code, response.text)
+        if admin_only(label) and mode == "user":
+            # A user's token never passes the admin guard, whatever else the request holds.
+            assert response.status_code in (401, 403), (response.status_code, response.text)
 
-    test.__doc__ = (
-        f"{label}{' with a real Bearer token' if authenticated else ''} keeps to openapi.yaml."
-    )
+    caller = {"anonymous": "", "user": " with a user's token", "admin": " with an admin's token"}
+    test.__doc__ = f"{label}{caller[mode]} keeps to openapi.yaml."
     wrapped: Callable[..., Any] = test
     return wrapped
 
 
-for _label, _authenticated in TARGETS:
+for _label, _mode in TARGETS:
     _name = "test_fuzz_" + "_".join(re.findall(r"[a-z0-9]+", _label.lower()))
-    globals()[_name + ("_bearer" if _authenticated else "")] = fuzz_test(_label, _authenticated)
+    _suffix = {"anonymous": "", "user": "_bearer", "admin": "_admin"}[_mode]
+    globals()[_name + _suffix] = fuzz_test(_label, _mode)
 
 
 # -- the answers random input rarely reaches ---------------------------------------------
@@ -490,3 +562,64 @@ async def test_refused_bodies_keep_to_openapi(client: httpx.AsyncClient) -> None
         assert 400 <= conforms(label, r).status_code < 500, (label, content[:40], r.text)
         seen.add(r.status_code)
     assert seen == {400, 413, 415, 422}
+
+
+async def test_scripted_admin_flow_keeps_to_openapi(client: AppClient) -> None:
+    """The admin answers random ids rarely reach: 201, 204, 409, weak_password, and a real
+    session and device ended and forgotten."""
+    await register(client, "root@example.com")
+    await user_admin.change_role(
+        client.services, "root@example.com", "admin", grant=True, actor_id=None, origin=Origin()
+    )
+    admin = bearer(await login(client, "root@example.com"))
+    body = {"email": "alice@example.com", "password": PASSWORD, "roles": ["auditor"]}
+    r = await client.post("/admin/users", json=body, headers=admin)
+    assert conforms("POST /admin/users", r).status_code == 201
+    uid = r.json()["id"]
+    r = await client.post("/admin/users", json=body, headers=admin)
+    assert conforms("POST /admin/users", r).json()["error"] == "email_taken"
+    weak = {"email": "bob@example.com", "password": "password"}
+    r = await client.post("/admin/users", json=weak, headers=admin)
+    assert conforms("POST /admin/users", r).json()["error"] == "weak_password"
+
+    tokens = await login(client)
+    sid = claims_of(tokens["access_token"])["sid"]
+    for _ in range(5):
+        await password_grant(client, "alice@example.com", "wrong wrong", device_token="x")
+    user = {"user_id": uid}
+    r = await client.get(f"/admin/users/{uid}", headers=admin)
+    assert conforms("GET /admin/users/{user_id}", r, path_parameters=user).json()["lock"]["locked"]
+    r = await client.get("/admin/users", params={"locked": "true", "limit": "1"}, headers=admin)
+    assert conforms("GET /admin/users", r, query={"locked": True, "limit": 1}).status_code == 200
+    r = await client.get(f"/admin/users/{uid}/devices", headers=admin)
+    device_id = conforms("GET /admin/users/{user_id}/devices", r, path_parameters=user).json()[
+        "items"
+    ][0]["id"]
+    label = "DELETE /admin/users/{user_id}/devices/{device_id}"
+    r = await client.delete(f"/admin/users/{uid}/devices/{device_id}", headers=admin)
+    params = {**user, "device_id": device_id}
+    assert conforms(label, r, path_parameters=params).status_code == 204
+    r = await client.delete(f"/admin/users/{uid}/devices/{device_id}", headers=admin)
+    assert conforms(label, r, path_parameters=params).json()["error"] == "device_not_found"
+
+    r = await client.get(f"/admin/users/{uid}/sessions", headers=admin)
+    assert (
+        conforms("GET /admin/users/{user_id}/sessions", r, path_parameters=user).json()["items"][0][
+            "status"
+        ]
+        == "live"
+    )
+    label = "DELETE /admin/users/{user_id}/sessions/{session_id}"
+    params = {**user, "session_id": sid}
+    r = await client.delete(f"/admin/users/{uid}/sessions/{sid}", headers=admin)
+    assert conforms(label, r, path_parameters=params).status_code == 204
+    r = await client.delete(f"/admin/users/{uid}/sessions/{sid}", headers=admin)
+    assert conforms(label, r, path_parameters=params).json()["error"] == "session_not_found"
+    r = await client.post(f"/admin/users/{uid}/unlock", headers=admin)
+    assert conforms("POST /admin/users/{user_id}/unlock", r, path_parameters=user).json()[
+        "lock"
+    ] == {"locked": False, "account_locked_at": None, "reason": None, "locked_devices": 0}
+    r = await client.delete(f"/admin/users/{uid}", headers=admin)
+    assert conforms("DELETE /admin/users/{user_id}", r, path_parameters=user).status_code == 204
+    r = await client.get(f"/admin/users/{uid}", headers=admin)
+    assert conforms("GET /admin/users/{user_id}", r, path_parameters=user).status_code == 404

@@ -46,8 +46,14 @@ def test_every_declared_error_has_its_own_row() -> None:
         v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, IdentityError)
     }
     assert declared - {IdentityError} == set(all_errors())
-    # Subclasses may share their parent's row (the Session*, ClientNotFound); no other.
-    inherited = {errors.SessionEnded, errors.SessionNotFound, errors.ClientNotFound}
+    # Subclasses may share their parent's row (the Session*, the *NotFound); no other.
+    inherited = {
+        errors.SessionEnded,
+        errors.SessionNotFound,
+        errors.ClientNotFound,
+        errors.UserNotFound,
+        errors.DeviceNotFound,
+    }
     assert set(all_errors()) - inherited == set(ANSWERS)
 
 

@@ -1,0 +1,57 @@
+"""Keyset pages of the admin lists: a page of views and the sort key of its last row, and the
+conversion of a cursor's strings back into that key (a cursor that decodes but does not hold
+a (created_at, id) key is refused like any other malformed cursor)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, Protocol, TypeVar
+
+from identity.errors import Detail, ValidationFailed
+
+T = TypeVar("T")
+V = TypeVar("V", bound="Keyed")
+
+Key = tuple[datetime, uuid.UUID]
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+@dataclass(frozen=True)
+class Page(Generic[V]):
+    items: tuple[V, ...]
+    next_key: list[str] | None  # the cursor's content; None on the last page
+
+
+def key_of(after: Sequence[str] | None) -> Key | None:
+    """The (created_at, id) inside a decoded cursor.
+
+    Raises:
+        ValidationFailed: naming `cursor`, when the strings are not such a key.
+    """
+    if after is None:
+        return None
+    try:
+        at, row_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+    except (ValueError, IndexError):
+        raise ValidationFailed(
+            details=[Detail("is not a cursor this service returned", field="cursor")]
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)), row_id
+
+
+def page_of(rows: Sequence[T], limit: int, view: Callable[[T], V]) -> Page[V]:
+    """`rows` holds up to `limit + 1` rows: the extra one only says another page exists."""
+    shown = tuple(view(r) for r in rows[:limit])
+    next_key = None
+    if len(rows) > limit and shown:
+        next_key = [shown[-1].created_at.isoformat(), str(shown[-1].id)]
+    return Page(items=shown, next_key=next_key)
