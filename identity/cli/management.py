@@ -10,12 +10,14 @@ so it needs no app and answers whichever worker is busy or restarting.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from socketserver import ThreadingMixIn
+from types import FrameType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -33,9 +35,25 @@ def multiprocess_metrics() -> Iterator[str]:
     under TMPDIR (a tmpfs at /tmp in docker-compose.yml)."""
     path = tempfile.mkdtemp(prefix="identity-metrics-")
     enable_multiprocess(path)
+    previous: dict[int, Any] = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+
+    def remove_then_resignal(sig: int, frame: FrameType | None) -> None:
+        # uvicorn (one worker) re-raises SIGTERM once shut down, after restoring the
+        # handlers it found: this one. Dying by the signal skips every `finally`, so remove
+        # the directory here, then die as before (exit status 143 for supervisors).
+        shutil.rmtree(path, ignore_errors=True)
+        signal.signal(sig, previous[sig])
+        signal.raise_signal(sig)
+
+    for sig in previous:
+        signal.signal(sig, remove_then_resignal)
     try:
         yield path
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         shutil.rmtree(path, ignore_errors=True)
 
 
