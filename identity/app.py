@@ -21,7 +21,7 @@ from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.db.engine import create_engine, create_sessionmaker
 from identity.http.errors import EXCEPTION_HANDLERS, OAUTH_PATHS
-from identity.http.metrics import AccessMiddleware
+from identity.http.metrics import METRICS_PATH, AccessMiddleware
 from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from identity.http.no_store import NoStoreMiddleware
 from identity.http.routes import routes
@@ -103,7 +103,10 @@ def build_services(
             device_token_ttl=settings.device_token_ttl,
         ),
         hashing=PasswordHashing(
-            hasher, settings.hash_concurrency, queue_limit=settings.hash_queue_limit
+            hasher,
+            settings.hash_concurrency,
+            queue_limit=settings.hash_queue_limit,
+            metrics=metrics,
         ),
         refresh_tokens=RefreshTokenCodec(settings.secrets()),
         client_secrets=ClientSecretDigests(settings.secrets()),
@@ -171,6 +174,45 @@ async def refuse_a_registered_first_party_id(services: Services) -> None:
         )
 
 
+def observe(services: Services) -> None:
+    """The gauges read from the services' state rather than counted (metrics.sampled_gauge)."""
+    metrics, engine = services.metrics, services.engine
+    metrics.sampled_gauge(
+        "identity_db_pool_in_use",
+        "Database connections checked out of the pool.",
+        lambda: pool_in_use(engine),
+    )
+    metrics.sampled_gauge(
+        "identity_password_hash_queue_depth",
+        "Password work waiting for a slot in the hash pool.",
+        services.hashing.queue_depth,
+    )
+    metrics.sampled_gauge(
+        "identity_signing_key_age_seconds",
+        "Seconds since the current signing key started signing (NaN: none loaded).",
+        services.keys.current_key_age,
+        multiprocess_mode="livemax",
+    )
+
+
+def pool_in_use(engine: AsyncEngine) -> float:
+    checkedout = getattr(engine.pool, "checkedout", None)  # StaticPool (in-memory) has none
+    return float(checkedout()) if callable(checkedout) else 0.0
+
+
+async def sample_forever(metrics: Metrics) -> None:
+    """Multiprocess mode: keep this worker's sampled gauges fresh in the shared files, for
+    scrapes another process answers (the management port, another worker)."""
+    while True:
+        try:
+            metrics.sample()
+        except Exception:
+            logger.warning("could not sample the gauges", exc_info=True)
+        await asyncio.sleep(SAMPLE_INTERVAL)
+
+
+# Multiprocess mode: how stale a gauge of another worker may be in a scrape.
+SAMPLE_INTERVAL = 5.0
 # Bound on the lifespan's own shutdown (after uvicorn has drained the requests within
 # IDENTITY_SHUTDOWN_TIMEOUT): stopping background tasks and closing connections.
 STOP_TIMEOUT = 5.0
@@ -221,6 +263,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = engine or engine_from(settings)
         services = build_services(settings, db, clock=clock, metrics=metrics)
+        observe(services)
         await services.hashing.warm_up()
         await calibrate_from_accounts(services)  # the refusal floor covers legacy hashes
         app.state.services = services
@@ -240,33 +283,58 @@ def create_app(
                     name="cleanup",
                 )
             )
+        if metrics.multiprocess:
+            background.append(asyncio.create_task(sample_forever(metrics), name="metrics"))
         try:
             yield
         finally:
             await _stop(background, services, db if owns_engine else None)
+            metrics.close()
 
     middleware = [
         Middleware(RequestIdMiddleware),
         # nosniff, no-referrer and no framing on every answer (500s: http/errors.py).
         Middleware(SecurityHeadersMiddleware),
         # Next, so that it times everything else and sees the status the client gets.
-        Middleware(AccessMiddleware, metrics=metrics),
+        Middleware(
+            AccessMiddleware,
+            metrics=metrics,
+            log_level=settings.access_log_levelno(),
+            trusted_proxies=settings.trusted_proxies,
+        ),
+    ]
+    if settings.cors_origins:
+        middleware.append(cors(settings))
+    middleware += [
         Middleware(NoStoreMiddleware, paths=OAUTH_PATHS),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate"],
-            )
-        )
+    # Operational data stays off the public listener in production: the metrics tell an
+    # unknown account from a wrong password and count lockouts, which the public answers
+    # deliberately do not (docs/operations.md, "The management port").
+    public_metrics = settings.metrics_port is None and settings.env != "production"
+    served = [r for r in routes if public_metrics or getattr(r, "path", None) != METRICS_PATH]
     return Starlette(
-        routes=routes,
+        routes=served,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
+    )
+
+
+def cors(settings: Settings) -> Middleware:
+    """Starlette's CORS for the listed origins only (docs/security.md, "CORS").
+
+    Inside the access middleware, so preflights are counted and logged like any request.
+    Credentials are allowed, for the HttpOnly device cookie of a frontend on another
+    origin; hence no wildcard (config.py refuses one): Starlette would echo any origin.
+    """
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate"],
+        max_age=int(settings.cors_max_age.total_seconds()),
     )

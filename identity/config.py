@@ -33,6 +33,8 @@ logger = logging.getLogger("identity.config")
 DEV_SECRET_FILE = Path(".identity-dev-secret")
 SigningAlg = Literal["ES256", "EdDSA", "RS256"]
 SUPPORTED_DATABASES = {("postgresql", "asyncpg"), ("sqlite", "aiosqlite")}
+# What a browser sends in `Origin`: scheme, host and an optional port, in lower case.
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(?::\d{1,5})?|https?://\[[0-9a-f:.]+\](?::\d{1,5})?")
 
 
 def _seconds(value: Any) -> Any:
@@ -194,7 +196,13 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(
         default_factory=list,
-        description="JSON list of browser origins allowed to call the API (exact matches).",
+        description="JSON list of browser origins allowed to call the API, exact matches "
+        "such as `https://app.example.com` (no path, no trailing slash, never `*`: "
+        "credentials are allowed, so every origin is named).",
+    )
+    cors_max_age: Duration = Field(
+        timedelta(minutes=10),
+        description="How long browsers may cache a CORS preflight answer (Access-Control-Max-Age).",
     )
     trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
         default_factory=list,
@@ -256,7 +264,26 @@ class Settings(BaseSettings):
         le=100_000,
         description="Rows cleanup deletes per transaction, so no pass holds locks for long.",
     )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this management port, never on the public one. "
+        "Unset: /metrics is on the public port in development only; production serves no "
+        "metrics until this is set (they tell login outcomes apart, which the public "
+        "answers deliberately do not).",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address the management port listens on (0.0.0.0 when a scraper in "
+        "another container must reach it).",
+    )
     log_level: str = Field("INFO", description="Python logging level of the service's logs.")
+    access_log_level: str = Field(
+        "INFO",
+        description="Level of the access log (one line per request, logger "
+        "`identity.access`), or `OFF` for none.",
+    )
     log_json: bool = Field(True, description="Logs as JSON lines (false: plain text).")
 
     @field_validator("first_party_client_id")
@@ -268,6 +295,36 @@ class Settings(BaseSettings):
     @classmethod
     def _first_party_scopes_are_scopes(cls, v: list[str]) -> list[str]:
         return list(check_scopes(v))
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins_are_origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if "*" in origin:
+                # Credentials are allowed (the device cookie): a wildcard would hand any
+                # site a credentialed answer. Name each origin.
+                raise ValueError(f"{origin!r}: wildcards are refused; list each origin")
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], lower case, "
+                    "no path and no trailing slash (what browsers send in `Origin`)"
+                )
+        return v
+
+    @field_validator("access_log_level")
+    @classmethod
+    def _access_log_level_is_a_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level != "OFF" and not isinstance(logging.getLevelName(level), int):
+            raise ValueError(f"{v!r}: use DEBUG, INFO, WARNING, ERROR or OFF")
+        return level
+
+    def access_log_levelno(self) -> int | None:
+        """The access log's level as a number; None when it is off."""
+        if self.access_log_level == "OFF":
+            return None
+        level: int = logging.getLevelName(self.access_log_level)
+        return level
 
     @field_validator("issuer")
     @classmethod

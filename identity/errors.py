@@ -167,6 +167,12 @@ class InvalidCredentials(IdentityError):
     description = "The email or password is wrong."
     keep_changes = True  # the failure count, a lock and their events must persist
 
+    def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
+        # Which refusal it was (`unknown_user`, `account_locked`...): for the event log and
+        # the metrics only, never rendered (http/errors.py knows nothing of it).
+        self.reason = reason
+        super().__init__(description)
+
 
 class WrongCurrentPassword(IdentityError):
     code = "invalid_current_password"

@@ -45,7 +45,15 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # RFC 7515 compact JWS/JWT: a JSON header ('{"' is "eyJ") and two more segments.
     (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), "[redacted jwt]"),
     # Our refresh tokens: rt_<session>.<generation>.<MAC> (identity/crypto/refresh_tokens.py).
-    (re.compile(r"\brt_[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){0,2}"), "[redacted refresh token]"),
+    # (The word boundary is checked after the literal prefix, `rt_(?<!\wrt_)` = `\brt_`, so
+    # the regex engine can scan for the prefix: a line is scanned by every rule.)
+    (
+        re.compile(r"rt_(?<!\wrt_)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){0,2}"),
+        "[redacted refresh token]",
+    ),
+    # Device tokens, dt_<43 base64url> (identity/crypto/device_tokens.py), wherever they
+    # appear: a form body, or the `identity_device` cookie in a header dump.
+    (re.compile(r"dt_(?<!\wdt_)[A-Za-z0-9_-]{16,}"), "[redacted device token]"),
     # Password hashes in PHC (argon2) and modular crypt (bcrypt) form.
     (
         re.compile(
@@ -56,7 +64,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\$2[abxy]?\$\d\d\$[./A-Za-z0-9]*"), "[redacted bcrypt hash]"),
     # Python bytes reprs of 16+ characters: refresh nonces, key ciphertexts in debug rows.
     (
-        re.compile(r"""(?<![\w])b(?:'(?:[^'\\\n]|\\.){16,}'|"(?:[^"\\\n]|\\.){16,}")"""),
+        re.compile(r"""b(?<!\wb)(?:'(?:[^'\\\n]|\\.){16,}'|"(?:[^"\\\n]|\\.){16,}")"""),
         "b'[redacted bytes]'",
     ),
     # Long hex: PostgreSQL bytea (\x...) in error details, digests. Request ids and ETags
@@ -72,8 +80,16 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
 ]
 
 
+# Every rule above needs 19+ characters, or one of these marks: shorter text without them
+# (a method, a route, an address, a status) is returned as is, unscanned.
+_SHORTEST_UNMARKED = 19
+_MARKS = ("$", "eyJ", "rt_")
+
+
 def redact(text: str) -> str:
     """`text` without anything shaped like a password hash, a token or a secret blob."""
+    if len(text) < _SHORTEST_UNMARKED and not any(mark in text for mark in _MARKS):
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text

@@ -10,10 +10,13 @@ import sys
 
 from identity.app import engine_from
 from identity.cli._common import Subcommands
+from identity.cli.management import multiprocess_metrics, start_management_server
 from identity.config import Settings
 from identity.db import migrations
 from identity.db.engine import is_sqlite
 from identity.db.schema_compat import SchemaVerdict
+
+logger = logging.getLogger("identity.serve")
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -78,9 +81,31 @@ def ensure_schema_serves(settings: Settings) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    ensure_schema_serves(settings)
+    # Metrics in multiprocess mode whatever the worker count, so that every scrape (a
+    # worker's /metrics, the management port) sees every worker (docs/operations.md §6).
+    with multiprocess_metrics() as metrics_dir:
+        management = None
+        if settings.metrics_port is None and settings.env == "production":
+            logger.warning(
+                "no metrics are served: set IDENTITY_METRICS_PORT to serve /metrics on a "
+                "management port (production never serves them on the public one)"
+            )
+        if settings.metrics_port is not None:
+            management = start_management_server(
+                settings.metrics_host, settings.metrics_port, metrics_dir
+            )
+        try:
+            _run_uvicorn(settings, args)
+        finally:
+            if management is not None:
+                management.shutdown()
+    return 0
+
+
+def _run_uvicorn(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    ensure_schema_serves(settings)
     uvicorn.run(
         "identity.app:create_app",
         factory=True,
@@ -96,9 +121,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=False,  # the app decides which proxies to trust (IDENTITY_TRUSTED_PROXIES)
         server_header=False,
         log_config=None,
-        access_log=False,
+        access_log=False,  # ours (logger identity.access) logs route templates, not paths
     )
-    return 0
 
 
 def register(sub: Subcommands) -> None:

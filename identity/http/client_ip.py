@@ -7,6 +7,7 @@ were written by the client itself and prove nothing, so they are never believed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -22,8 +23,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CONTROL = dict.fromkeys([*range(0x20), 0x7F])
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress | None:
-    """An address, with IPv4-mapped IPv6 folded to IPv4; None for anything else."""
+    """An address, with IPv4-mapped IPv6 folded to IPv4; None for anything else.
+
+    Cached: pure, and called for the peer of every request (handlers, access log)."""
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
         text = text[1 : text.index("]")]

@@ -190,7 +190,7 @@ async def change_password(
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
         if new_hash is None:
-            await register_failure(
+            locked = await register_failure(
                 session,
                 user,
                 device=None,  # a signed-in caller presents no device token: the account counts
@@ -200,6 +200,8 @@ async def change_password(
                 now=now,
                 context="change_password",
             )
+            if locked:
+                svc.metrics.lockouts.inc("account")
             raise WrongCurrentPassword
         if not await user_queries.replace_password_hash(
             session, user.id, verified_hash=user.password_hash, new_hash=new_hash, now=now

@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from identity.crypto.passwords import PasswordHasher, dummy_for_profile, hash_profile
 from identity.errors import TemporarilyUnavailable
+from identity.metrics import Metrics
 
 T = TypeVar("T")
 logger = logging.getLogger("identity.hashing")
@@ -78,8 +79,16 @@ class RefusalFloor:
 
 
 class PasswordHashing:
-    def __init__(self, hasher: PasswordHasher, concurrency: int, *, queue_limit: int) -> None:
+    def __init__(
+        self,
+        hasher: PasswordHasher,
+        concurrency: int,
+        *,
+        queue_limit: int,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.hasher = hasher
+        self._seconds = (metrics or Metrics()).password_hash_seconds
         self.limiter = anyio.CapacityLimiter(concurrency)
         # Running plus waiting; one event loop per process, so plain counting is atomic.
         self.capacity = concurrency + queue_limit
@@ -100,17 +109,35 @@ class PasswordHashing:
         finally:
             self.in_flight -= 1
 
+    def queue_depth(self) -> int:
+        """Password work waiting for a slot (admitted, not yet running)."""
+        return max(0, self.in_flight - int(self.limiter.borrowed_tokens))
+
+    def _timed(self, operation: str, func: Callable[..., T]) -> Callable[..., T]:
+        """`func`, observed in the pool's thread: the work itself, not the wait for a slot."""
+        histogram = self._seconds[operation]
+
+        def timed(*args: object) -> T:
+            start = time.perf_counter()
+            try:
+                return func(*args)
+            finally:
+                histogram.observe(time.perf_counter() - start)
+
+        return timed
+
     async def hash(self, password: str) -> str:
-        return await self.run(self.hasher.hash, password)
+        return await self.run(self._timed("hash", self.hasher.hash), password)
 
     async def verify(self, password: str, stored: str) -> bool:
-        return await self.run(self.hasher.verify, password, stored)
+        return await self.run(self._timed("verify", self.hasher.verify), password, stored)
 
     async def verify_and_update(self, password: str, stored: str) -> tuple[bool, str | None]:
-        return await self.run(self.hasher.verify_and_update, password, stored)
+        verify = self._timed("verify", self.hasher.verify_and_update)
+        return await self.run(verify, password, stored)
 
     async def verify_dummy(self, password: str) -> None:
-        await self.run(self.hasher.verify_dummy, password)
+        await self.run(self._timed("verify", self.hasher.verify_dummy), password)
 
     async def calibrate_for(self, stored: str) -> None:
         """Learn the cost of `stored`'s profile if it is new (a row imported since start-up)."""

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ class SigningMaterial:
     kid: str
     alg: str
     key: key_crypto.Key
+    # When it started signing (its publication, for a key made current at once).
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,12 @@ def build_snapshot(rows: Sequence[SigningKey], secrets: Sequence[bytes]) -> KeyS
     for row in ordered:
         if row.state == "current":
             plaintext = secretbox.decrypt(secrets, row.private_key_encrypted, row.kid.encode())
-            signing = SigningMaterial(row.kid, row.alg, key_crypto.load_private(plaintext))
+            signing = SigningMaterial(
+                row.kid,
+                row.alg,
+                key_crypto.load_private(plaintext),
+                since=row.activated_at or row.published_at,
+            )
     return KeySnapshot(
         signing=signing,
         entries={
@@ -210,6 +218,13 @@ class KeyManager:
         if not snapshot.entries:
             raise SigningKeysUnavailable(int(self.policy.reload_interval.total_seconds()))
         return snapshot, None if self.stale() else self.policy.jwks_max_age
+
+    def current_key_age(self) -> float:
+        """Seconds since the current signing key started signing; NaN when none is loaded."""
+        signing = self.ring.snapshot.signing
+        if signing is None or signing.since is None:
+            return math.nan
+        return (self.clock.now() - signing.since).total_seconds()
 
     def readiness(self) -> str:
         if self.ring.snapshot.signing is None:

@@ -36,6 +36,7 @@ from identity.services.events import AuthEventType, record
 from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
+from identity.services.outcomes import count_logins
 from identity.services.tokens import TokenPair, start_session
 
 logger = logging.getLogger("identity.login")
@@ -80,6 +81,7 @@ async def _check_password(
         return False, None
 
 
+@count_logins
 @equal_refusal_time
 async def login_with_password(
     svc: Services,
@@ -130,7 +132,7 @@ async def login_with_password(
         if user is None or reason is not None:
             reason = reason or "unknown_user"
             await _refuse(svc, session, user, device, identifier, reason, origin, now)
-            raise InvalidCredentials
+            raise InvalidCredentials(reason=reason)
 
         pair = await start_session(
             session,
@@ -238,7 +240,7 @@ async def _refuse(
     now: datetime,
 ) -> None:
     if user is not None and reason == "wrong_password":
-        await register_failure(
+        locked = await register_failure(
             session,
             user,
             device=device,
@@ -247,6 +249,8 @@ async def _refuse(
             origin=origin,
             now=now,
         )
+        if locked:
+            svc.metrics.lockouts.inc("device" if device is not None else "account")
         return
     record_login_attempt(
         session,

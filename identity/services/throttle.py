@@ -127,10 +127,14 @@ class Throttle:
             name: RateLimitItemPerSecond(rule.rate.limit, rule.rate.period, namespace=name)
             for name, rule in self.rules.items()
         }
-        self.degraded = (metrics or Metrics()).counter(
+        metrics = metrics or Metrics()
+        self.degraded = metrics.counter(
             "identity_throttle_degraded",
             "Requests allowed without being counted because the throttle storage failed.",
             ("rule",),
+        )
+        self.refusals = metrics.counter(
+            "identity_throttle_refusals", "Requests refused as over a rate, by rule.", ("rule",)
         )
         self.retry_interval = retry_interval
         self.monotonic = monotonic
@@ -158,6 +162,7 @@ class Throttle:
         except _STORAGE_FAILURES as exc:
             self._degrade(rule, exc)
             return
+        self.refusals.labels(rule).inc()
         raise RateLimited(math.ceil(reset - time.time()))
 
     def _degrade(self, rule: str, exc: BaseException) -> None:

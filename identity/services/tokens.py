@@ -10,7 +10,7 @@ else about the request (its client, its scope, its endpoint) is even looked at.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
+from identity.services.outcomes import count_refreshes
 from identity.services.sessions import session_is_live
 
 
@@ -48,6 +49,7 @@ class TokenPair:
     scope: str
     session_id: uuid.UUID | None = None
     token_type: str = "Bearer"  # noqa: S105 (the RFC 6750 token type, not a secret)
+    replayed: bool = False  # a grace replay's same successor (metrics only)
 
 
 def narrow_scope(requested: str | None, granted: str, client: Client) -> str:
@@ -113,6 +115,7 @@ async def start_session(
     return _pair(svc, row, user, 0, scope, client)
 
 
+@count_refreshes
 async def refresh_session(
     svc: Services,
     *,
@@ -244,7 +247,7 @@ async def _grace_replay(
         **origin.fields(),
         data={"generation": current, "replay": True},
     )
-    return _pair(svc, row, user, current, scope, client)
+    return replace(_pair(svc, row, user, current, scope, client), replayed=True)
 
 
 def _is_grace_replay(row: UserSession, generation: int, now: datetime, svc: Services) -> bool:

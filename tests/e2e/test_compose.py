@@ -25,7 +25,7 @@ from identity.db.engine import create_engine
 from identity.db.migrations import current_revision, head_revision
 from tests.conftest import TEST_SECRET
 from tests.docker_files import dockerfile_stages, load_compose, service_environment
-from tests.e2e.server import clean_environ, running_server
+from tests.e2e.server import clean_environ, free_port, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -42,7 +42,10 @@ def compose_env(database_url: str) -> dict[str, str]:
     env = service_environment(compose, "identity", variables)
     assert env == service_environment(compose, "migrate", variables)
     assert env["IDENTITY_ENV"] == "production"
-    return clean_environ(**{**env, "IDENTITY_DATABASE_URL": database_url})
+    assert env["IDENTITY_METRICS_PORT"] == "9464"
+    # The management port as compose sets it, but on loopback and a free port here.
+    local = {"IDENTITY_METRICS_HOST": "127.0.0.1", "IDENTITY_METRICS_PORT": str(free_port())}
+    return clean_environ(**{**env, **local, "IDENTITY_DATABASE_URL": database_url})
 
 
 def healthcheck_argv(port: int) -> list[str]:
@@ -86,7 +89,10 @@ async def test_migrate_then_serve_with_the_compose_environment(
             }
             discovery = await http.get("/.well-known/openid-configuration")
             assert discovery.json()["issuer"] == ISSUER
-            scraped = await http.get("/metrics")
+            # Production keeps /metrics off the public port; the management port has it.
+            assert (await http.get("/metrics")).status_code == 404
+            management = f"http://127.0.0.1:{env['IDENTITY_METRICS_PORT']}/metrics"
+            scraped = await http.get(management)
             assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
             assert (
                 'identity_http_requests_total{method="GET",route="/readyz",status_class="2xx"} 1.0'
@@ -103,7 +109,7 @@ async def test_migrate_then_serve_with_the_compose_environment(
 
     # JSON logs carry the request id; the secret never reaches them.
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    readyz = [r for r in records if r.get("msg") == "request" and r.get("path") == "/readyz"]
+    readyz = [r for r in records if r.get("route") == "/readyz"]
     assert readyz
     assert readyz[0]["request_id"] == "compose-e2e-1"
     assert TEST_SECRET not in log

@@ -13,6 +13,7 @@ import uuid
 import bcrypt
 import pytest
 
+from identity.crypto.device_tokens import new_device_token
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.logs import RedactSecrets, configure_logging, log_handler, redact
@@ -35,6 +36,8 @@ SECRETS = {
     "nonce base64": base64.b64encode(NONCE).decode(),
     "nonce bytes repr": repr(NONCE),
     "48-byte secret": secrets.token_urlsafe(48),
+    "device token": new_device_token(),
+    "device cookie": f"Cookie: identity_device={new_device_token()}; theme=dark",
 }
 # What the service does log, and must still read the same afterwards.
 ORDINARY = [
