@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from identity.cli import clients, keys, server, users
+from identity.cli import clients, events, keys, server, users
 from identity.cli._common import load_settings
 from identity.logs import configure_logging
 
@@ -13,7 +13,7 @@ from identity.logs import configure_logging
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="identity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (server, keys, users, clients):
+    for module in (server, keys, users, clients, events):
         module.register(sub)
     return parser
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from identity.http import account, health, metrics, oauth, sessions, token_status, well_known
+from identity.http.admin import clients as admin_clients
+from identity.http.admin import events as admin_events
 
 routes: list[BaseRoute] = [
     Route("/register", account.register, methods=["POST"]),
@@ -18,6 +20,13 @@ routes: list[BaseRoute] = [
     Route("/change-password", account.change_password, methods=["POST"]),
     Route("/sessions", sessions.list_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", sessions.revoke_session, methods=["DELETE"]),
+    Route("/admin/events", admin_events.list_events, methods=["GET"]),
+    Route("/admin/events/export", admin_events.export_events, methods=["GET"]),
+    Route("/admin/clients", admin_clients.clients_endpoint, methods=["GET", "POST"]),
+    Route("/admin/clients/{client_id}", admin_clients.client_endpoint, methods=["GET", "PATCH"]),
+    Route("/admin/clients/{client_id}/disable", admin_clients.disable_client, methods=["POST"]),
+    Route("/admin/clients/{client_id}/enable", admin_clients.enable_client, methods=["POST"]),
+    Route("/admin/clients/{client_id}/secret", admin_clients.rotate_secret, methods=["POST"]),
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
     Route("/metrics", metrics.scrape, methods=["GET"]),
