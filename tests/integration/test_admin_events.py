@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,6 +23,7 @@ from identity.clock import FixedClock
 from identity.db.models import UserEvent
 from identity.services import event_log
 from identity.services.accounts import change_role
+from identity.services.events import AuthEventType
 from identity.services.origin import Origin
 from tests.factories import PASSWORD, bearer, events, login, password_grant, register, user_row
 from tests.integration.conftest import AppClient
@@ -368,3 +371,8 @@ async def test_an_export_by_an_unknown_user_id_is_empty_and_recorded(
     assert (r.status_code, r.text) == (200, "")
     (exported,) = await events(sessionmaker, "events_exported")
     assert exported.data["filter"] == {"user_id": nobody}
+
+
+def test_openapi_lists_every_event_type() -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    assert spec["components"]["schemas"]["EventType"]["enum"] == [str(t) for t in AuthEventType]

@@ -11,6 +11,7 @@ error envelope. A scripted pass then checks the answers that random input rarely
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,8 @@ from starlette.routing import Route
 
 import identity
 from identity.http.routes import routes
+from identity.services.accounts import change_role
+from identity.services.origin import Origin
 from tests.factories import (
     OTHER_PASSWORD,
     PASSWORD,
@@ -47,7 +50,7 @@ from tests.factories import (
     register,
     register_client,
 )
-from tests.integration.conftest import BASE_URL
+from tests.integration.conftest import BASE_URL, AppClient
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -335,6 +338,53 @@ for _label, _authenticated in TARGETS:
     globals()[_name + ("_bearer" if _authenticated else "")] = fuzz_test(_label, _authenticated)
 
 
+# -- the admin routes with an administrator's token ---------------------------------------
+
+
+class AdminBearerSource(BearerSource):
+    """A live access token of a fresh account holding the admin role."""
+
+    async def header(self) -> str:
+        if self.token is None:
+            self.accounts += 1
+            email = f"fuzz-admin-{self.accounts}@example.com"
+            await register(self.client, email)
+            services = self.client.services  # type: ignore[attr-defined]
+            await change_role(services, email, "admin", grant=True, actor_id=None, origin=Origin())
+            self.token = (await login(self.client, email))["access_token"]
+        return f"Bearer {self.token}"
+
+
+@pytest.fixture
+def admin_source(fuzz_client: httpx.AsyncClient) -> AdminBearerSource:
+    return AdminBearerSource(fuzz_client)
+
+
+def admin_fuzz_test(label: str) -> Callable[..., Any]:
+    @pytest.mark.anyio
+    @FUZZ_SETTINGS
+    @given(case=STRATEGIES[label])
+    async def test(
+        fuzz_client: httpx.AsyncClient, admin_source: AdminBearerSource, case: Case[Any]
+    ) -> None:
+        case.headers["Authorization"] = await admin_source.header()
+        response = await send(fuzz_client, case)
+        validate(case, response)
+        # The token stays valid (no admin route ends the caller's session) and the role is
+        # honoured: anything refused is refused for its input.
+        assert response.status_code not in (401, 403), response.text
+
+    test.__doc__ = f"{label} with an administrator's token keeps to openapi.yaml."
+    wrapped: Callable[..., Any] = test
+    return wrapped
+
+
+for _label in OPERATIONS:
+    if _label.split(" ", 1)[1].startswith("/admin/"):
+        _name = "test_fuzz_" + "_".join(re.findall(r"[a-z0-9]+", _label.lower()))
+        globals()[_name + "_admin"] = admin_fuzz_test(_label)
+
+
 # -- the answers random input rarely reaches ---------------------------------------------
 
 
@@ -438,6 +488,36 @@ async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None
     assert conforms("GET /me", r).status_code == 401
     r = await client.get("/me")
     assert conforms("GET /me", r).headers["www-authenticate"] == 'Bearer realm="identity"'
+
+
+async def test_scripted_admin_answers_keep_to_openapi(client: AppClient) -> None:
+    await register(client, "root@example.com")
+    await change_role(
+        client.services, "root@example.com", "admin", grant=True, actor_id=None, origin=Origin()
+    )
+    auth = bearer(await login(client, "root@example.com"))
+    r = await client.post("/admin/clients", json={"client_id": "billing"}, headers=auth)
+    assert conforms("POST /admin/clients", r).status_code == 201
+    r = await client.post(
+        "/admin/clients", json={"client_id": "spa", "confidential": False}, headers=auth
+    )
+    assert conforms("POST /admin/clients", r).json()["client_secret"] is None
+    one = {"path_parameters": {"client_id": "billing"}}
+    r = await client.patch("/admin/clients/billing", json={"scopes": ["a"]}, headers=auth)
+    assert conforms("PATCH /admin/clients/{client_id}", r, **one).status_code == 200
+    r = await client.post("/admin/clients/billing/secret", headers=auth)
+    assert conforms("POST /admin/clients/{client_id}/secret", r, **one).status_code == 200
+    r = await client.post("/admin/clients/identity/disable", headers=auth)
+    label = "POST /admin/clients/{client_id}/disable"
+    assert conforms(label, r, path_parameters={"client_id": "identity"}).status_code == 422
+    r = await client.get("/admin/clients", params={"limit": "1"}, headers=auth)
+    assert conforms("GET /admin/clients", r).json()["next_cursor"] is not None
+    r = await client.get("/admin/events", params={"type": "client_created"}, headers=auth)
+    assert len(conforms("GET /admin/events", r).json()["items"]) == 2
+    r = await client.get("/admin/events/export", headers=auth)
+    assert conforms("GET /admin/events/export", r).status_code == 200
+    for line in r.text.splitlines():
+        jsonschema_rs.validate(resolve("#/components/schemas/Event"), json.loads(line))
 
 
 async def test_throttled_answers_keep_to_openapi(make_client: Callable[..., Any]) -> None:
