@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install run test test-unit test-pg e2e lint fmt typecheck migrate migrations-check check bench clean
+.PHONY: help install run test test-unit test-pg e2e lint fmt typecheck migrate migrations-check check docs bench clean
 
 help: ## list targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,9 @@ migrations-check: install ## upgrade IDENTITY_DATABASE_URL to head, then check t
 	$(BIN)/identity migrate upgrade head && $(BIN)/identity migrate check
 
 check: lint typecheck test ## what CI runs on SQLite
+
+docs: install ## regenerate docs/configuration.md from identity.config.Settings
+	$(BIN)/python -m tools.config_reference
 
 bench: install ## PostgreSQL benchmark -> bench/results/latest.md (BENCH_ARGS=--quick; bench/README.md)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -36,6 +36,15 @@ import verifier_smoke  # .ci/verifier_smoke.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+# GET /openapi.yaml and /docs serve these from the package (no CDN, no checkout).
+API_DOCS_FILES = (
+    "identity/http/openapi.yaml",
+    "identity/http/static/docs.html",
+    "identity/http/static/docs.js",
+    "identity/http/static/swagger-ui/swagger-ui-bundle.js",
+    "identity/http/static/swagger-ui/swagger-ui.css",
+    "identity/http/static/swagger-ui/LICENSE",
+)
 READY_TIMEOUT = 60.0  # seconds; a cold start here takes well under 10
 STEP_TIMEOUT = 120.0
 
@@ -111,6 +120,7 @@ def check_wheel(wheel: Path) -> None:
         "identity/migrations/env.py",
         "identity/migrations/script.py.mako",
         f"{dist_info}/licenses/LICENSE",
+        *API_DOCS_FILES,
     } | {
         f"identity/migrations/versions/{p.name}"
         for p in (ROOT / "identity/migrations/versions").glob("*.py")
@@ -219,6 +229,36 @@ def serving(venv: Path, cwd: Path, env: dict[str, str], label: str) -> Iterator[
             proc.wait()
 
 
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http://127.0.0.1 only)
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            return response.status, headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def check_api_docs(base_url: str) -> None:
+    """The installed wheel serves its contract and the reference page with every asset."""
+    problems = []
+    status, _, body = fetch(f"{base_url}/openapi.yaml")
+    if status != 200 or body != (ROOT / "identity/http/openapi.yaml").read_bytes():
+        problems.append(f"/openapi.yaml: {status}, not the checkout's document")
+    status, headers, page = fetch(f"{base_url}/docs")
+    csp = headers.get("content-security-policy", "")
+    if status != 200 or "default-src 'none'" not in csp:
+        problems.append(f"/docs: {status}, Content-Security-Policy {csp!r}")
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "docs.js"):
+        if f"docs/assets/{asset}".encode() not in page:
+            problems.append(f"/docs does not load {asset}")
+        status, _, body = fetch(f"{base_url}/docs/assets/{asset}")
+        if status != 200 or not body:
+            problems.append(f"/docs/assets/{asset}: {status}")
+    if problems:
+        raise SmokeFailure("API reference from the wheel:\n  " + "\n  ".join(problems))
+    print("   sqlite: /openapi.yaml and /docs (with its assets) served from the wheel")
+
+
 def migrate(venv: Path, cwd: Path, env: dict[str, str]) -> None:
     run(venv / "bin/identity", "migrate", cwd=cwd, env=env)
 
@@ -273,6 +313,8 @@ def on_sqlite(venv: Path, cwd: Path) -> None:
         raise SmokeFailure(f"sqlite: `identity migrate` left no schema revision: {exc}") from None
     print(f"   sqlite: identity migrate -> {revision}")
     serve(venv, cwd, env, "sqlite")
+    with serving(venv, cwd, env, "sqlite-docs") as (base_url, _body):
+        check_api_docs(base_url)
 
 
 def main() -> int:

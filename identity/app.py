@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from identity.clock import Clock, SystemClock
-from identity.config import Settings
+from identity.config import InvalidSettings, Settings, load_settings
 from identity.crypto.client_secrets import ClientSecretDigests
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
@@ -27,6 +28,7 @@ from identity.http.routes import routes
 from identity.http.security_headers import SecurityHeadersMiddleware
 from identity.logs import configure_logging
 from identity.metrics import Metrics
+from identity.services import cleanup
 from identity.services.access_tokens import AccessTokens
 from identity.services.client_admin import first_party_conflict
 from identity.services.clients import first_party_client
@@ -144,6 +146,16 @@ def build_services(
     )
 
 
+def retention_from(settings: Settings) -> cleanup.Retention:
+    """What the cleanup pass keeps, as configured (the server's task and `identity cleanup`)."""
+    return cleanup.Retention(
+        sessions=settings.session_retention,
+        attempts=settings.attempt_retention,
+        events=settings.event_retention,
+        batch_size=settings.cleanup_batch_size,
+    )
+
+
 async def refuse_a_registered_first_party_id(services: Services) -> None:
     """Start-up check: the first-party id must not name a registered client."""
     try:
@@ -194,7 +206,12 @@ def create_app(
 ) -> Starlette:
     """Build the ASGI app. Tests inject `engine` and `clock`; uvicorn calls it with none."""
     if settings is None:
-        settings = Settings()
+        try:
+            settings = load_settings()
+        except InvalidSettings as exc:
+            # Under `uvicorn --factory` directly: the same one line per problem as the CLI.
+            sys.stderr.writelines(f"identity: {problem}\n" for problem in exc.problems)
+            raise SystemExit(2) from None
         configure_logging(settings.log_level, settings.log_json)
     owns_engine = engine is None
     # Built before the lifespan, so that the middleware below can count every request.
@@ -214,6 +231,15 @@ def create_app(
             # Not ready (readyz says so) rather than dead: the database may come up later.
             logger.exception("could not load signing keys at start-up")
         background = [asyncio.create_task(services.keys.run_forever(), name="signing-keys")]
+        if settings.cleanup_interval:  # 0: cleanup runs elsewhere (`identity cleanup`)
+            background.append(
+                asyncio.create_task(
+                    cleanup.run_forever(
+                        services, retention_from(settings), settings.cleanup_interval
+                    ),
+                    name="cleanup",
+                )
+            )
         try:
             yield
         finally:

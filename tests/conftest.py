@@ -76,6 +76,9 @@ def make_settings(database_url: str = "sqlite+aiosqlite://", **overrides: object
         # What the suite's first-party frontends ask for; other clients are registered.
         "first_party_scopes": ["profile", "read", "write"],
         "log_json": True,
+        # No background cleanup pass deleting rows (or taking SQLite's write lock) under a
+        # test; tests/integration/test_cleanup.py turns it on.
+        "cleanup_interval": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
-from pydantic import ValidationError
-
+from identity import config
 from identity.app import build_services, engine_from
 from identity.config import Settings
 from identity.services.container import Services
@@ -16,17 +16,47 @@ from identity.services.container import Services
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the text already states it.
+
+    Flags are "off" unless given; an option without a default says "none" (the text should
+    then say what happens without it); a required positional has no default to show.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or action.default is argparse.SUPPRESS:
+            return text
+        if not action.option_strings and action.nargs not in (
+            argparse.OPTIONAL,
+            argparse.ZERO_OR_MORE,
+        ):
+            return text
+        if action.nargs == 0:
+            return f"{text} (default: off)"
+        if action.default is None:
+            return f"{text} (default: none)"
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with `HelpFormatter`; subcommand parsers inherit the class, so every
+    `add_parser` anywhere in the CLI gets it too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def load_settings() -> Settings:
-    """Settings from the environment; an unsafe or invalid one exits with a fixable message."""
+    """Settings from the environment; a malformed or unsafe one exits 2 with one line per
+    problem, each naming its `IDENTITY_*` variable (never a traceback, never the value)."""
     try:
-        return Settings()
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False, include_input=False):
-            field = "_".join(str(p) for p in err["loc"]).upper()
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
-            lines.append(f"IDENTITY_{field}: {message}" if field else message)
-        raise SystemExit("identity: invalid settings:\n  " + "\n  ".join(lines)) from None
+        return config.load_settings()
+    except config.InvalidSettings as exc:
+        for problem in exc.problems:
+            print(f"identity: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @asynccontextmanager

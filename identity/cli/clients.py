@@ -96,31 +96,36 @@ def cmd_clients(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _spec_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
-    keep = "" if creating else " (default: unchanged)"
-    parser.add_argument("--name", help=f"a label for operators{keep or ' (default: the id)'}")
+    def default(at_creation: str) -> str:
+        return f"(default: {at_creation if creating else 'unchanged'})"
+
+    parser.add_argument("--name", help=f"a label for operators {default('the id')}")
     parser.add_argument(
         "--grant-type", action="append", choices=GRANT_TYPES,
-        help="a grant it may use; repeat for several (default: client_credentials for a "
-        f"confidential client, password and refresh_token for a public one){keep}",
+        help="a grant it may use; repeat for several "
+        + default("client_credentials for a confidential client, password and refresh_token "
+                  "for a public one"),
     )  # fmt: skip
     parser.add_argument(
-        "--scope", action="append", help=f"a scope it may be granted; repeat for several{keep}"
-    )
+        "--scope", action="append",
+        help=f"a scope it may be granted; repeat for several {default('none')}",
+    )  # fmt: skip
     parser.add_argument(
         "--audience", action="append",
-        help=f"an audience (RFC 8707 resource) it may ask for; repeat for several{keep}",
+        help="an audience (RFC 8707 resource) it may ask for; repeat for several "
+        + default("none besides the default audience"),
     )  # fmt: skip
     parser.add_argument(
         "--default-audience",
-        help=f"the aud of its tokens when it asks for none (default: IDENTITY_AUDIENCE){keep}",
+        help=f"the aud of its tokens when it asks for none {default('IDENTITY_AUDIENCE')}",
     )
     parser.add_argument(
         "--access-token-ttl", type=int, metavar="SECONDS",
-        help=f"its access tokens' lifetime (default: IDENTITY_ACCESS_TOKEN_TTL){keep}",
+        help=f"its access tokens' lifetime {default('IDENTITY_ACCESS_TOKEN_TTL')}",
     )  # fmt: skip
     parser.add_argument(
         "--introspect", action=argparse.BooleanOptionalAction, default=None,
-        help=f"may call /introspect (confidential clients only; default: no){keep}",
+        help=f"may call /introspect (confidential clients only) {default('no')}",
     )  # fmt: skip
 
 
@@ -146,8 +151,8 @@ def register(sub: Subcommands) -> None:
         ("enable", "accept the client's requests again"),
         ("rotate-secret", "a new secret (printed once); the old one fails at once"),
     ):
-        actions.add_parser(name, help=text).add_argument("client_id")
+        actions.add_parser(name, help=text).add_argument("client_id", help="the client's id")
     update = actions.add_parser("update", help="change what a client may ask for")
-    update.add_argument("client_id")
+    update.add_argument("client_id", help="the client's id")
     _spec_options(update, creating=False)
     clients.set_defaults(func=cmd_clients)

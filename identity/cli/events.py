@@ -63,8 +63,8 @@ def register(sub: Subcommands) -> None:
     )
     export.add_argument(
         "--since", required=True, metavar="ISO",
-        help="from this instant on, inclusive; required "
-        "(ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z)",
+        help="from this instant on, inclusive (ISO 8601 with offset, e.g. "
+        "2026-01-31T00:00:00Z); required, no default",
     )  # fmt: skip
     export.add_argument(
         "--until", metavar="ISO", help="up to this instant, exclusive (default: now)"

@@ -81,7 +81,11 @@ def register(sub: Subcommands) -> None:
     keys = sub.add_parser(
         "keys", help="list the signing keys, rotate them, or revoke a compromised one"
     )
-    keys.add_argument("action", choices=["list", "rotate", "revoke"])
+    keys.add_argument(
+        "action",
+        choices=["list", "rotate", "revoke"],
+        help="list the published keys; rotate: the next key signs; revoke: unpublish KIDs now",
+    )
     keys.add_argument("kids", nargs="*", metavar="KID", help="revoke: the keys to unpublish")
     keys.add_argument(
         "--force",

@@ -103,9 +103,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subcommands) -> None:
     serve = sub.add_parser("serve", help="run the HTTP service with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (uvicorn's --workers)"
+    )
     serve.add_argument(
         "--timeout-graceful-shutdown",
         type=float,
@@ -121,7 +125,12 @@ def register(sub: Subcommands) -> None:
         nargs="?",
         default="upgrade",
         choices=["upgrade", "downgrade", "current", "check"],
-        help="check: fail if the models differ from the migrated schema (alembic check)",
+        help="upgrade or downgrade to REVISION, show the current revision, or check: fail "
+        "if the models differ from the migrated schema (alembic check)",
     )
-    migrate.add_argument("revision", nargs="?")
+    migrate.add_argument(
+        "revision",
+        nargs="?",
+        help="an Alembic revision (default: head for upgrade, -1 for downgrade)",
+    )
     migrate.set_defaults(func=cmd_migrate)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from identity.http import account, health, metrics, oauth, sessions, token_status, well_known
+from identity.http import (
+    account,
+    api_docs,
+    health,
+    metrics,
+    oauth,
+    sessions,
+    token_status,
+    well_known,
+)
 from identity.http.admin import clients as admin_clients
 from identity.http.admin import events as admin_events
 
@@ -41,4 +50,7 @@ routes: list[BaseRoute] = [
         well_known.authorization_server_metadata,
         methods=["GET"],
     ),
+    Route("/openapi.yaml", api_docs.openapi_yaml, methods=["GET"]),
+    Route("/docs", api_docs.docs_page, methods=["GET"]),
+    Route("/docs/assets/{asset}", api_docs.docs_asset, methods=["GET"]),
 ]

@@ -28,10 +28,18 @@ def clean_environ(**env: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    cwd: Path, env: dict[str, str] | None = None, *, workers: int = 1, timeout: float = 60
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    *,
+    workers: int = 1,
+    timeout: float = 60,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Yield the base URL of a served instance; stop it afterwards (and show its log on error)."""
-    port = free_port()
+    """Yield the base URL of a served instance; stop it afterwards (and show its log on error).
+
+    `port` when the caller needs the URL beforehand (to set IDENTITY_ISSUER), else a free one.
+    """
+    port = port or free_port()
     log_path = cwd / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

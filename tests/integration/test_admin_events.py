@@ -374,5 +374,7 @@ async def test_an_export_by_an_unknown_user_id_is_empty_and_recorded(
 
 
 def test_openapi_lists_every_event_type() -> None:
-    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    spec = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "identity/http/openapi.yaml").read_text()
+    )
     assert spec["components"]["schemas"]["EventType"]["enum"] == [str(t) for t in AuthEventType]

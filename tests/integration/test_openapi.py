@@ -52,7 +52,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import BASE_URL, AppClient
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "identity/http/openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)
 
