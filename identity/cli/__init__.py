@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from identity import __version__
-from identity.cli import cleanup, clients, keys, server, users
+from identity.cli import cleanup, clients, events, keys, server, users
 from identity.cli._common import Parser, load_settings
 from identity.db.outage import is_outage
 from identity.errors import ServiceUnavailable
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="identity", description=__doc__)
     parser.add_argument("--version", action="version", version=VERSION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (server, keys, users, clients, cleanup):
+    for module in (server, keys, users, clients, cleanup, events):
         module.register(sub)
     sub.add_parser("version", help="print the version and exit")
     return parser

@@ -34,6 +34,17 @@ async def list_live(session: AsyncSession) -> Sequence[OAuthClient]:
     return (await session.scalars(stmt)).all()
 
 
+async def list_live_page(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> Sequence[OAuthClient]:
+    """Up to `limit` live clients by client_id, those after `after` (keyset pagination)."""
+    stmt = select(OAuthClient).where(OAuthClient.deleted_at.is_(None))
+    if after is not None:
+        stmt = stmt.where(OAuthClient.client_id > after)
+    stmt = stmt.order_by(OAuthClient.client_id).limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
 async def insert(session: AsyncSession, row: OAuthClient) -> OAuthClient:
     """Raises DuplicateClientId when the unique index refuses it."""
     try:

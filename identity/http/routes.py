@@ -14,6 +14,8 @@ from identity.http import (
     token_status,
     well_known,
 )
+from identity.http.admin import clients as admin_clients
+from identity.http.admin import events as admin_events
 from identity.http.admin import user_sessions as admin_sessions
 from identity.http.admin import users as admin_users
 
@@ -51,6 +53,13 @@ routes: list[BaseRoute] = [
         admin_sessions.forget_device,
         methods=["DELETE"],
     ),
+    Route("/admin/events", admin_events.list_events, methods=["GET"]),
+    Route("/admin/events/export", admin_events.export_events, methods=["GET"]),
+    Route("/admin/clients", admin_clients.clients_endpoint, methods=["GET", "POST"]),
+    Route("/admin/clients/{client_id}", admin_clients.client_endpoint, methods=["GET", "PATCH"]),
+    Route("/admin/clients/{client_id}/disable", admin_clients.disable_client, methods=["POST"]),
+    Route("/admin/clients/{client_id}/enable", admin_clients.enable_client, methods=["POST"]),
+    Route("/admin/clients/{client_id}/secret", admin_clients.rotate_secret, methods=["POST"]),
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/readyz", health.readyz, methods=["GET"]),
     Route("/metrics", metrics.scrape, methods=["GET"]),

@@ -1,5 +1,6 @@
-"""Registering and administering OAuth clients (the CLI now, the admin API next): create,
-list, show, update, disable, enable and rotate the secret, each with its event.
+"""Registering and administering OAuth clients (the CLI and the admin API): create, list,
+show, update, disable, enable and rotate the secret, each with its event naming the acting
+administrator (`actor_id`; None from the CLI). The admin API's reads are recorded too.
 
 A confidential client's secret is generated here (256 bits), returned once, and stored only
 as a keyed digest; rotating it makes the old one fail at once.
@@ -157,13 +158,55 @@ async def list_clients(svc: Services) -> list[Client]:
     return [Client.of(r) for r in rows]
 
 
+async def list_clients_page(
+    svc: Services, *, after: str | None, limit: int, actor_id: uuid.UUID | None, origin: Origin
+) -> tuple[list[Client], str | None]:
+    """One page of registered clients by client_id, and the key of the next (None: last).
+    The first-party client is not a registration: it is read by its id alone."""
+    async with unit_of_work(svc.sessionmaker) as session:
+        rows = await client_queries.list_live_page(session, after=after, limit=limit + 1)
+        page = [Client.of(r) for r in rows[:limit]]
+        record(
+            session,
+            AuthEventType.CLIENTS_LISTED,
+            at=svc.clock.now(),
+            actor_id=actor_id,
+            **origin.fields(),
+            data={"count": len(page)},
+        )
+    return page, page[-1].client_id if len(rows) > limit else None
+
+
+async def view_client(
+    svc: Services, client_id: str, *, actor_id: uuid.UUID | None, origin: Origin
+) -> Client:
+    """`get_client`, recorded as `client_viewed`.
+
+    Raises:
+        ClientNotFound: neither the first-party client nor a live registration.
+    """
+    async with unit_of_work(svc.sessionmaker) as session:
+        if client_id == svc.first_party.client_id:
+            client = svc.first_party
+        else:
+            row = await _live_row(session, client_id)
+            client = Client.of(row)
+        record(
+            session,
+            AuthEventType.CLIENT_VIEWED,
+            at=svc.clock.now(),
+            actor_id=actor_id,
+            **origin.fields(),
+            data={"client_id": client.client_id},
+        )
+    return client
+
+
 async def get_client(svc: Services, client_id: str) -> Client:
     if client_id == svc.first_party.client_id:
         return svc.first_party
     async with unit_of_work(svc.sessionmaker) as session:
-        row = await client_queries.get_live(session, client_id)
-    if row is None:
-        raise ClientNotFound
+        row = await _live_row(session, client_id)
     return Client.of(row)
 
 
@@ -172,7 +215,7 @@ async def update_client(
 ) -> Client:
     """Change what the spec sets; the default audience is always among the audiences."""
     async with unit_of_work(svc.sessionmaker) as session:
-        row = await _locked_row(session, client_id)
+        row = await _locked_row(svc, session, client_id)
         values = _checked_values(spec, confidential=row.confidential, max_ttl=svc.access_tokens.ttl)
         default = values.get("default_audience", row.default_audience)
         audiences = values.get("audiences", row.audiences)
@@ -188,7 +231,7 @@ async def set_client_disabled(
 ) -> Client:
     """Disable (its tokens can no longer be obtained or refreshed) or enable a client."""
     async with unit_of_work(svc.sessionmaker) as session:
-        row = await _locked_row(session, client_id)
+        row = await _locked_row(svc, session, client_id)
         if (row.disabled_at is not None) != disabled:
             now = _change(row, {"disabled_at": svc.clock.now() if disabled else None}, svc)
             kind = AuthEventType.CLIENT_DISABLED if disabled else AuthEventType.CLIENT_ENABLED
@@ -202,7 +245,7 @@ async def rotate_client_secret(
     """A new secret, returned this once; the old one fails from the commit on."""
     secret = new_secret()
     async with unit_of_work(svc.sessionmaker) as session:
-        row = await _locked_row(session, client_id)
+        row = await _locked_row(svc, session, client_id)
         if not row.confidential:
             raise _invalid("a public client has no secret", "client_id")
         digest = svc.client_secrets.digest(secret)
@@ -220,8 +263,22 @@ def _change(row: OAuthClient, values: dict[str, Any], svc: Services) -> datetime
     return now
 
 
-async def _locked_row(session: AsyncSession, client_id: str) -> OAuthClient:
-    row = await client_queries.get_live(session, client_id, for_update=True)
+async def _locked_row(svc: Services, session: AsyncSession, client_id: str) -> OAuthClient:
+    if client_id == svc.first_party.client_id:
+        # Built from the settings, not a row: it changes only with them.
+        raise _invalid(
+            "the first-party client is configured by IDENTITY_FIRST_PARTY_* settings", "client_id"
+        )
+    return await _live_row(session, client_id, for_update=True)
+
+
+async def _live_row(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> OAuthClient:
+    # An id no client can have (a NUL byte from a URL path, say) is not looked up at all.
+    if not clients.CLIENT_ID.fullmatch(client_id):
+        raise ClientNotFound
+    row = await client_queries.get_live(session, client_id, for_update=for_update)
     if row is None:
         raise ClientNotFound
     return row

@@ -46,6 +46,11 @@ class AuthEventType(StrEnum):
     KEY_ROTATED = "key_rotated"
     KEY_REMOVED = "key_removed"
     KEY_REVOKED = "key_revoked"
+    # Reads by administrators: who looked at the log or the clients, and what they asked.
+    EVENTS_VIEWED = "events_viewed"
+    EVENTS_EXPORTED = "events_exported"
+    CLIENTS_LISTED = "clients_listed"
+    CLIENT_VIEWED = "client_viewed"
 
 
 def record(

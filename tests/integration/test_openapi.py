@@ -11,6 +11,7 @@ error envelope. A scripted pass then checks the answers that random input rarely
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -391,6 +392,9 @@ def fuzz_test(label: str, mode: str) -> Callable[..., Any]:
         if secured(label) and mode == "anonymous":
             # Nothing generated at random is a valid access token: `security` is truthful.
             assert response.status_code == 401, (response.status_code, response.text)
+        if mode == "admin":
+            # The role is honoured: anything refused is refused for its input.
+            assert response.status_code != 403, response.text
         if admin_only(label) and mode == "user":
             # A user's token never passes the admin guard, whatever else the request holds.
             assert response.status_code in (401, 403), (response.status_code, response.text)
@@ -510,6 +514,36 @@ async def test_scripted_flow_keeps_to_openapi(client: httpx.AsyncClient) -> None
     assert conforms("GET /me", r).status_code == 401
     r = await client.get("/me")
     assert conforms("GET /me", r).headers["www-authenticate"] == 'Bearer realm="identity"'
+
+
+async def test_scripted_admin_answers_keep_to_openapi(client: AppClient) -> None:
+    await register(client, "root@example.com")
+    await user_admin.change_role(
+        client.services, "root@example.com", "admin", grant=True, actor_id=None, origin=Origin()
+    )
+    auth = bearer(await login(client, "root@example.com"))
+    r = await client.post("/admin/clients", json={"client_id": "billing"}, headers=auth)
+    assert conforms("POST /admin/clients", r).status_code == 201
+    r = await client.post(
+        "/admin/clients", json={"client_id": "spa", "confidential": False}, headers=auth
+    )
+    assert conforms("POST /admin/clients", r).json()["client_secret"] is None
+    one = {"path_parameters": {"client_id": "billing"}}
+    r = await client.patch("/admin/clients/billing", json={"scopes": ["a"]}, headers=auth)
+    assert conforms("PATCH /admin/clients/{client_id}", r, **one).status_code == 200
+    r = await client.post("/admin/clients/billing/secret", headers=auth)
+    assert conforms("POST /admin/clients/{client_id}/secret", r, **one).status_code == 200
+    r = await client.post("/admin/clients/identity/disable", headers=auth)
+    label = "POST /admin/clients/{client_id}/disable"
+    assert conforms(label, r, path_parameters={"client_id": "identity"}).status_code == 422
+    r = await client.get("/admin/clients", params={"limit": "1"}, headers=auth)
+    assert conforms("GET /admin/clients", r).json()["next_cursor"] is not None
+    r = await client.get("/admin/events", params={"type": "client_created"}, headers=auth)
+    assert len(conforms("GET /admin/events", r).json()["items"]) == 2
+    r = await client.get("/admin/events/export", headers=auth)
+    assert conforms("GET /admin/events/export", r).status_code == 200
+    for line in r.text.splitlines():
+        jsonschema_rs.validate(resolve("#/components/schemas/Event"), json.loads(line))
 
 
 async def test_throttled_answers_keep_to_openapi(make_client: Callable[..., Any]) -> None:
