@@ -1,0 +1,35 @@
+"""Regressions from the second attacker's review (the admin API, cleanup, observability,
+/docs and the CLI that landed together): each test failed before its fix."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+
+from tests.integration.admin_support import make_admin
+from tests.integration.conftest import AppClient
+
+NOT_A_CURSOR = [{"field": "cursor", "message": "is not a cursor this service returned"}]
+
+
+def forged_cursor(key: list[str]) -> str:
+    """A cursor built as the service builds them, around a key it never returned."""
+    raw = json.dumps(key).encode()  # ASCII, escapes included: "\ud800", "\u0000"
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize("text", ["\ud800", "\u0000", "billing\u0000"])
+async def test_a_client_cursor_with_text_no_client_id_can_hold_is_422(
+    client: AppClient, text: str
+) -> None:
+    # A lone surrogate cannot be encoded for either database, and PostgreSQL refuses NUL
+    # bytes in text: both reached the client list query and were a 500.
+    _, headers = await make_admin(client)
+    r = await client.get(
+        "/admin/clients", params={"cursor": forged_cursor([text])}, headers=headers
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["details"] == NOT_A_CURSOR
