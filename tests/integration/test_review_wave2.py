@@ -33,3 +33,19 @@ async def test_a_client_cursor_with_text_no_client_id_can_hold_is_422(
     )
     assert r.status_code == 422, r.text
     assert r.json()["details"] == NOT_A_CURSOR
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/users", "/admin/users/{me}/sessions", "/admin/users/{me}/devices"]
+)
+@pytest.mark.parametrize("instant", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_a_cursor_instant_beyond_utc_is_422(
+    client: AppClient, path: str, instant: str
+) -> None:
+    # Valid ISO 8601, but its UTC equivalent is outside the years datetime can hold: the
+    # conversion for the query raised OverflowError, a 500.
+    me, headers = await make_admin(client)
+    cursor = forged_cursor([instant, str(uuid.uuid4())])
+    r = await client.get(path.format(me=me), params={"cursor": cursor}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"] == NOT_A_CURSOR
