@@ -8,7 +8,11 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from identity.services import user_admin
+from identity.services.origin import Origin
+from tests.factories import PASSWORD, events, register
 from tests.integration.admin_support import make_admin
 from tests.integration.conftest import AppClient
 
@@ -49,3 +53,22 @@ async def test_a_cursor_instant_beyond_utc_is_422(
     r = await client.get(path.format(me=me), params={"cursor": cursor}, headers=headers)
     assert r.status_code == 422, r.text
     assert r.json()["details"] == NOT_A_CURSOR
+
+
+async def test_an_account_created_from_the_command_line_names_no_actor(
+    client: AppClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # `identity users create-admin` passes actor_id=None (the CLI has no actor, as every
+    # other CLI action records). The creation used to name the new account as its own
+    # actor: an audit read as "this administrator made itself".
+    view = await user_admin.create_user(
+        client.services, email="ops@example.com", password=PASSWORD, display_name=None,
+        roles=["admin"], actor_id=None, origin=Origin.command_line(),
+    )  # fmt: skip
+    (event,) = await events(sessionmaker, "user_created_by_admin")
+    assert (event.user_id, event.actor_id, event.user_agent) == (view.id, None, "identity-cli")
+
+    # A registration is still the user's own act.
+    await register(client, "self@example.com")
+    (registered,) = await events(sessionmaker, "user_registered")
+    assert registered.actor_id == registered.user_id is not None
