@@ -93,8 +93,9 @@ async def create_account(
     origin: Origin,
 ) -> User:
     """Create an account with `roles` and record `event`, naming `actor_id` as its actor
-    (None: the new user itself). Registration and an administrator's creation share it, so
-    both enforce the same password policy and the same unique email.
+    (a registration names the new user itself; None from the command line). Registration
+    and an administrator's creation share it, so both enforce the same password policy and
+    the same unique email.
 
     Raises:
         WeakPassword: the policy refuses the password (every reason listed).
@@ -128,7 +129,9 @@ async def create_account(
             event,
             at=now,
             user_id=user.id,
-            actor_id=actor_id or user.id,
+            # A registration is the user's own act; an operator's creation names the
+            # administrator, or no one from the command line.
+            actor_id=user.id if event is AuthEventType.USER_REGISTERED else actor_id,
             **origin.fields(),
             data={"roles": roles} if roles else None,
         )

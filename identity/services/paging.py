@@ -41,11 +41,14 @@ def key_of(after: Sequence[str] | None) -> Key | None:
         return None
     try:
         at, row_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-    except (ValueError, IndexError):
+        # In UTC now, as the query needs it: an offset can push a valid instant past the
+        # years a datetime holds (9999-12-31T23:00-05:00), which must not fail in the query.
+        at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    except (ValueError, IndexError, OverflowError):
         raise ValidationFailed(
             details=[Detail("is not a cursor this service returned", field="cursor")]
         ) from None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)), row_id
+    return at, row_id
 
 
 def page_of(rows: Sequence[T], limit: int, view: Callable[[T], V]) -> Page[V]:

@@ -49,7 +49,7 @@ async def test_create_admin(client: AppClient, engine: AsyncEngine, sessionmaker
     assert "roles:            admin" in out
     assert "$argon2" not in out
     (event,) = await events(sessionmaker, "user_created_by_admin")
-    assert (event.actor_id, event.user_agent) == (event.user_id, "identity-cli")
+    assert (event.actor_id, event.user_agent) == (None, "identity-cli")
     tokens = await login(client, "root@example.com")
     assert claims_of(tokens["access_token"])["roles"] == ["admin"]
     assert (await client.get("/admin/users", headers=bearer(tokens))).status_code == 200

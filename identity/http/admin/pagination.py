@@ -46,7 +46,13 @@ def decode_cursor(cursor: str, *, parts: int) -> list[str]:
         key: Any = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error):
         raise _invalid("cursor", "is not a cursor this service returned") from None
-    if not isinstance(key, list) or len(key) != parts or not all(isinstance(k, str) for k in key):
+    # Our keys (instants, UUIDs, client ids) are printable text: a NUL byte or a lone
+    # surrogate would reach the database, which cannot take them (a 500, not a 422).
+    if (
+        not isinstance(key, list)
+        or len(key) != parts
+        or not all(isinstance(k, str) and k.isprintable() for k in key)
+    ):
         raise _invalid("cursor", "is not a cursor this service returned")
     return key
 
