@@ -46,7 +46,8 @@ def key_of(after: Sequence[str] | None) -> Key | None:
         at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
     except (ValueError, IndexError, OverflowError):
         raise ValidationFailed(
-            details=[Detail("is not a cursor this service returned", field="cursor")]
+            "The query is not valid.",
+            details=[Detail("is not a cursor this service returned", field="cursor")],
         ) from None
     return at, row_id
 

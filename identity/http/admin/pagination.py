@@ -29,7 +29,7 @@ class PageRequest:
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(details=[Detail(message, field=field)])
+    return ValidationFailed("The query is not valid.", details=[Detail(message, field=field)])
 
 
 def encode_cursor(key: list[str]) -> str:

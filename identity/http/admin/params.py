@@ -26,7 +26,9 @@ def flag(query: Mapping[str, str], name: str) -> bool | None:
     if value is None:
         return None
     if value not in ("true", "false"):
-        raise ValidationFailed(details=[Detail("must be true or false", field=name)])
+        raise ValidationFailed(
+            "The query is not valid.", details=[Detail("must be true or false", field=name)]
+        )
     return value == "true"
 
 
@@ -37,6 +39,7 @@ def text(query: Mapping[str, str], name: str, *, max_length: int = EMAIL_MAX) ->
         return None
     if len(value) > max_length or any(unicodedata.category(c) in {"Cc", "Cf", "Cs"} for c in value):
         raise ValidationFailed(
-            details=[Detail(f"must be printable, at most {max_length} characters", field=name)]
+            "The query is not valid.",
+            details=[Detail(f"must be printable, at most {max_length} characters", field=name)],
         )
     return value
