@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import PoolProxiedConnection
@@ -213,7 +214,16 @@ async def _driver(engine: AsyncEngine, *, transaction: bool) -> AsyncIterator[Co
     finally:
         if fairy.is_valid and driver.is_in_transaction():
             fairy.invalidate()  # left mid-transaction (cancelled): never reuse it
-        fairy.close()
+        if fairy.is_valid and pool.overflow() <= 0:  # type: ignore[attr-defined]
+            fairy.close()  # back into the pool's queue: no I/O
+        else:
+            await greenlet_spawn(fairy.close)  # closes the connection: I/O
+
+
+def insert_every_column(table: Table) -> Statement:
+    """The INSERT of one row with every column a named parameter: no Python-side default
+    runs here, so the caller gives every value (and can `load` the row from them)."""
+    return Statement(insert(table).values({c.key: bindparam(c.key, type_=c.type) for c in table.c}))
 
 
 def load(model: type[Model], row: Row, prefix: str = "") -> Model:

@@ -1,19 +1,14 @@
 """The auth event log's INSERT for the hot paths (`db/direct.py`); the ORM's way is
-`services.events.record`. Both write the same columns."""
+`services.events.record`. Both write the same columns (`services.events.event_row`)."""
 
 from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table
 
-from identity.db.direct import Statement
+from identity.db.direct import insert_every_column
 from identity.db.models import UserEvent
 
 EVENTS = cast(Table, UserEvent.__table__)
-# Every column, as named parameters: id, created_at, type, user_id, session_id, actor_id,
-# ip, user_agent, request_id, data.
-COLUMNS = tuple(c.key for c in EVENTS.c)
-INSERT_EVENT = Statement(
-    insert(EVENTS).values({c: bindparam(c, type_=EVENTS.c[c].type) for c in COLUMNS})
-)
+INSERT_EVENT = insert_every_column(EVENTS)

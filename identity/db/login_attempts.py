@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.bounds import EMAIL_MAX
+from identity.db.direct import Connection, insert_every_column
 from identity.db.models import LoginAttempt
+
+_INSERT_ATTEMPT = insert_every_column(cast(Table, LoginAttempt.__table__))
 
 
 def add_login_attempt(
@@ -33,3 +38,28 @@ def add_login_attempt(
     )
     session.add(attempt)
     return attempt
+
+
+async def insert_login_attempt(
+    conn: Connection,
+    *,
+    identifier: str,
+    user_id: uuid.UUID | None,
+    succeeded: bool,
+    reason: str | None,
+    ip: str | None,
+    user_agent: str | None,
+    now: datetime,
+) -> None:
+    """`add_login_attempt` on the hot path (`db/direct.py`): a successful login's."""
+    await conn.execute(
+        _INSERT_ATTEMPT,
+        id=uuid.uuid4(),
+        identifier=identifier[:EMAIL_MAX],
+        user_id=user_id,
+        outcome="succeeded" if succeeded else "failed",
+        reason=reason,
+        ip=ip,
+        user_agent=user_agent,
+        created_at=now,
+    )

@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.db.direct import Connection, Row, Statement, load
+from identity.db.direct import Connection, Row, Statement, insert_every_column, load
 from identity.db.events import EVENTS, INSERT_EVENT
 from identity.db.models import SigningKey, User, UserSession
 from identity.db.rows import RAW, live_by_id, updated_one
@@ -150,8 +150,11 @@ def is_live(now: datetime) -> ColumnElement[bool]:
     )
 
 
+_INSERT_SESSION = insert_every_column(_SESSIONS)
+
+
 async def insert_session(
-    session: AsyncSession,
+    conn: Connection,
     *,
     user_id: uuid.UUID,
     client_id: str,
@@ -164,27 +167,31 @@ async def insert_session(
     ip: str | None,
     user_agent: str | None,
 ) -> UserSession:
-    row = UserSession(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        client_id=client_id,
-        scope=scope,
-        audience=audience,
-        refresh_generation=0,
-        refresh_nonce=nonce,
-        created_at=now,
-        updated_at=now,
-        idle_expires_at=idle_expires_at,
-        expires_at=expires_at,
-        created_ip=ip,
-        created_user_agent=user_agent,
-        last_used_at=now,
-        last_used_ip=ip,
-        last_used_user_agent=user_agent,
-    )
-    session.add(row)
-    await session.flush()
-    return row
+    """A new session at generation 0 (a login's, on the hot path: `db/direct.py`)."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "client_id": client_id,
+        "scope": scope,
+        "audience": audience,
+        "refresh_generation": 0,
+        "refresh_nonce": nonce,
+        "refreshed_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "idle_expires_at": idle_expires_at,
+        "expires_at": expires_at,
+        "created_ip": ip,
+        "created_user_agent": user_agent,
+        "last_used_at": now,
+        "last_used_ip": ip,
+        "last_used_user_agent": user_agent,
+        "revoked_at": None,
+        "revoke_reason": None,
+    }
+    await conn.execute(_INSERT_SESSION, **values)
+    return load(UserSession, values)
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID) -> UserSession | None:

@@ -24,15 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identity.crypto.device_tokens import device_digest, new_device_token
 from identity.crypto.passwords import UnknownHashFormat
 from identity.db import devices as device_queries
+from identity.db import direct
 from identity.db import users as user_queries
+from identity.db.direct import Connection
+from identity.db.events import INSERT_EVENT
+from identity.db.login_attempts import insert_login_attempt
 from identity.db.models import KnownDevice, User
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services import clients
 from identity.services.accounts import account_active, normalize_email
-from identity.services.clients import ClientCredentials
+from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
-from identity.services.events import AuthEventType, record
+from identity.services.events import AuthEventType, event_row
 from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
@@ -105,35 +109,63 @@ async def login_with_password(
     """
     identifier = normalize_email(email)
     digest = device_digest(device_token) if device_token else None
-    async with unit_of_work(svc.sessionmaker) as session:
-        client = await clients.identify(
-            session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+    async with direct.connect(svc.engine) as conn:
+        client = await clients.identify_direct(
+            conn, credentials, first_party=svc.first_party, digests=svc.client_secrets
         )
         client.allow(clients.PASSWORD)
         granted, target = client.grant_scope(scope), client.choose_audience(audience)
-        user = await user_queries.get_live_by_email(session, identifier)
-        device = None
-        if user is not None and digest is not None:
-            device = await device_queries.get_live(
-                session, digest, user_id=user.id, now=svc.clock.now()
-            )
+        user, device = await device_queries.live_user_and_device(
+            conn, identifier, digest, now=svc.clock.now()
+        )
     if device is None:
         await svc.throttle.hit("token-account", identifier)
     matched, new_hash = await _check_password(svc, user, device, password)
 
+    reason = _refusal_reason(user, device, matched)
+    if user is not None and reason is None:
+        login = await _succeed(
+            svc, user, device, new_hash, client, granted, target, identifier, origin
+        )
+        if login is not None:
+            return login
+        reason = "account_changed"  # locked, disabled or re-passworded meanwhile
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        reason = _refusal_reason(user, device, matched)
-        if user is not None and reason is None:
-            if not await _complete(session, svc, user, device, new_hash, now):
-                reason = "account_changed"  # locked, disabled or re-passworded meanwhile
-        if user is None or reason is not None:
-            reason = reason or "unknown_user"
-            await _refuse(svc, session, user, device, identifier, reason, origin, now)
-            raise InvalidCredentials
+        await _refuse(svc, session, user, device, identifier, reason or "unknown_user", origin, now)
+    raise InvalidCredentials
 
+
+async def _succeed(
+    svc: Services,
+    user: User,
+    device: KnownDevice | None,
+    new_hash: str | None,
+    client: Client,
+    granted: str,
+    target: str,
+    identifier: str,
+    origin: Origin,
+) -> Login | None:
+    """A verified login's writes, in one transaction on the hot path (`db/direct.py`):
+    the conditional UPDATEs first, then the session, the device, the attempt and the
+    events. None (and nothing written) when the device was locked or forgotten, or the
+    account changed, since they were read."""
+    async with direct.transaction(svc.engine) as conn:
+        now = svc.clock.now()
+        if device is not None and not await device_queries.usable_for_update(conn, device.id):
+            return None
+        if not await user_queries.complete_login(
+            conn,
+            user.id,
+            verified_hash=user.password_hash,
+            new_hash=new_hash,
+            known_device=device is not None,
+            now=now,
+        ):
+            return None
         pair = await start_session(
-            session,
+            conn,
             svc,
             user=user,
             client=client,
@@ -142,15 +174,23 @@ async def login_with_password(
             origin=origin,
             now=now,
         )
-        token = await _remember_device(session, svc, user, device, origin, now)
-        record_login_attempt(
-            session,
+        token = await _remember_device(conn, svc, user, device, origin, now)
+        await insert_login_attempt(
+            conn,
             identifier=identifier,
             user_id=user.id,
+            succeeded=True,
             reason=None,
-            origin=origin,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
             now=now,
+        )
+        succeeded = event_row(
+            AuthEventType.LOGIN_SUCCEEDED,
+            at=now,
+            user_id=user.id,
             session_id=pair.session_id,
+            **origin.fields(),
             data={
                 "scope": granted,
                 "client_id": client.client_id,
@@ -158,9 +198,9 @@ async def login_with_password(
                 "device": "known" if device is not None else "new",
             },
         )
+        await conn.execute(INSERT_EVENT, **succeeded)
         if new_hash is not None:
-            record(
-                session,
+            rehashed = event_row(
                 AuthEventType.PASSWORD_REHASHED,
                 at=now,
                 user_id=user.id,
@@ -168,33 +208,12 @@ async def login_with_password(
                 **origin.fields(),
                 data={"context": "login"},
             )
-        return Login(pair, token)
-
-
-async def _complete(
-    session: AsyncSession,
-    svc: Services,
-    user: User,
-    device: KnownDevice | None,
-    new_hash: str | None,
-    now: datetime,
-) -> bool:
-    """The conditional writes of a success; False (and nothing written) when the device was
-    locked or forgotten, or the account changed, since they were read."""
-    if device is not None and not await device_queries.usable_for_update(session, device.id):
-        return False
-    return await user_queries.complete_login(
-        session,
-        user.id,
-        verified_hash=user.password_hash,
-        new_hash=new_hash,
-        known_device=device is not None,
-        now=now,
-    )
+            await conn.execute(INSERT_EVENT, **rehashed)
+    return Login(pair, token)
 
 
 async def _remember_device(
-    session: AsyncSession,
+    conn: Connection,
     svc: Services,
     user: User,
     device: KnownDevice | None,
@@ -207,7 +226,7 @@ async def _remember_device(
     assert digest is not None  # noqa: S101 (our own token has our shape)
     expires_at = now + svc.policy.device_token_ttl
     if device is None or not await device_queries.recognised(
-        session,
+        conn,
         device.id,
         digest=digest,
         now=now,
@@ -215,8 +234,8 @@ async def _remember_device(
         ip=origin.ip,
         user_agent=origin.user_agent,
     ):
-        device_queries.add(
-            session,
+        await device_queries.add(
+            conn,
             user_id=user.id,
             digest=digest,
             now=now,

@@ -85,7 +85,7 @@ def _pair(
 
 
 async def start_session(
-    session: AsyncSession,
+    conn: direct.Connection,
     svc: Services,
     *,
     user: User,
@@ -99,7 +99,7 @@ async def start_session(
     policy = svc.policy
     expires_at = now + policy.session_max_ttl
     row = await session_queries.insert_session(
-        session,
+        conn,
         user_id=user.id,
         client_id=client.client_id,
         scope=scope,
