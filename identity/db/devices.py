@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,11 +69,10 @@ async def usable_for_update(conn: Connection, device_id: uuid.UUID) -> bool:
     return await conn.fetchrow(_USABLE_FOR_UPDATE, device_id=device_id) is not None
 
 
-_INSERT_DEVICE = insert_every_column(_DEVICES)
+INSERT_DEVICE = insert_every_column(_DEVICES)
 
 
-async def add(
-    conn: Connection,
+def device_row(
     *,
     user_id: uuid.UUID,
     digest: bytes,
@@ -81,22 +80,22 @@ async def add(
     expires_at: datetime,
     ip: str | None,
     user_agent: str | None,
-) -> None:
-    await conn.execute(
-        _INSERT_DEVICE,
-        id=uuid.uuid4(),
-        user_id=user_id,
-        token_digest=digest,
-        created_at=now,
-        updated_at=now,
-        deleted_at=None,
-        expires_at=expires_at,
-        last_used_at=now,
-        last_used_ip=ip,
-        last_used_user_agent=user_agent,
-        failed_login_count=0,
-        locked_at=None,
-    )
+) -> dict[str, Any]:
+    """Every column of a newly known device, for INSERT_DEVICE."""
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "token_digest": digest,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "expires_at": expires_at,
+        "last_used_at": now,
+        "last_used_ip": ip,
+        "last_used_user_agent": user_agent,
+        "failed_login_count": 0,
+        "locked_at": None,
+    }
 
 
 _RECOGNISED = Statement(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.bounds import EMAIL_MAX
-from identity.db.direct import Connection, insert_every_column
+from identity.db.direct import insert_every_column
 from identity.db.models import LoginAttempt
 
-_INSERT_ATTEMPT = insert_every_column(cast(Table, LoginAttempt.__table__))
+ATTEMPTS = cast(Table, LoginAttempt.__table__)
+INSERT_ATTEMPT = insert_every_column(ATTEMPTS)
 
 
 def add_login_attempt(
@@ -40,8 +41,7 @@ def add_login_attempt(
     return attempt
 
 
-async def insert_login_attempt(
-    conn: Connection,
+def attempt_row(
     *,
     identifier: str,
     user_id: uuid.UUID | None,
@@ -50,16 +50,15 @@ async def insert_login_attempt(
     ip: str | None,
     user_agent: str | None,
     now: datetime,
-) -> None:
-    """`add_login_attempt` on the hot path (`db/direct.py`): a successful login's."""
-    await conn.execute(
-        _INSERT_ATTEMPT,
-        id=uuid.uuid4(),
-        identifier=identifier[:EMAIL_MAX],
-        user_id=user_id,
-        outcome="succeeded" if succeeded else "failed",
-        reason=reason,
-        ip=ip,
-        user_agent=user_agent,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    """Every column of an attempt, for INSERT_ATTEMPT (a successful login's)."""
+    return {
+        "id": uuid.uuid4(),
+        "identifier": identifier[:EMAIL_MAX],
+        "user_id": user_id,
+        "outcome": "succeeded" if succeeded else "failed",
+        "reason": reason,
+        "ip": ip,
+        "user_agent": user_agent,
+        "created_at": now,
+    }

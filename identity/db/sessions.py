@@ -150,11 +150,10 @@ def is_live(now: datetime) -> ColumnElement[bool]:
     )
 
 
-_INSERT_SESSION = insert_every_column(_SESSIONS)
+INSERT_SESSION = insert_every_column(_SESSIONS)
 
 
-async def insert_session(
-    conn: Connection,
+def session_row(
     *,
     user_id: uuid.UUID,
     client_id: str,
@@ -166,9 +165,9 @@ async def insert_session(
     expires_at: datetime,
     ip: str | None,
     user_agent: str | None,
-) -> UserSession:
-    """A new session at generation 0 (a login's, on the hot path: `db/direct.py`)."""
-    values: dict[str, Any] = {
+) -> dict[str, Any]:
+    """Every column of a new session at generation 0, for INSERT_SESSION (a login's)."""
+    return {
         "id": uuid.uuid4(),
         "user_id": user_id,
         "client_id": client_id,
@@ -190,8 +189,6 @@ async def insert_session(
         "revoked_at": None,
         "revoke_reason": None,
     }
-    await conn.execute(_INSERT_SESSION, **values)
-    return load(UserSession, values)
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID) -> UserSession | None:

@@ -25,11 +25,9 @@ from identity.crypto.device_tokens import device_digest, new_device_token
 from identity.crypto.passwords import UnknownHashFormat
 from identity.db import devices as device_queries
 from identity.db import direct
-from identity.db import users as user_queries
-from identity.db.direct import Connection
-from identity.db.events import INSERT_EVENT
-from identity.db.login_attempts import insert_login_attempt
-from identity.db.models import KnownDevice, User
+from identity.db import logins as login_queries
+from identity.db.login_attempts import attempt_row
+from identity.db.models import KnownDevice, User, UserSession
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services import clients
@@ -40,7 +38,7 @@ from identity.services.events import AuthEventType, event_row
 from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
-from identity.services.tokens import TokenPair, start_session
+from identity.services.tokens import TokenPair, first_pair, new_session
 
 logger = logging.getLogger("identity.login")
 
@@ -147,49 +145,24 @@ async def _succeed(
     identifier: str,
     origin: Origin,
 ) -> Login | None:
-    """A verified login's writes, in one transaction on the hot path (`db/direct.py`):
-    the conditional UPDATEs first, then the session, the device, the attempt and the
-    events. None (and nothing written) when the device was locked or forgotten, or the
-    account changed, since they were read."""
-    async with direct.transaction(svc.engine) as conn:
-        now = svc.clock.now()
-        if device is not None and not await device_queries.usable_for_update(conn, device.id):
-            return None
-        if not await user_queries.complete_login(
-            conn,
-            user.id,
-            verified_hash=user.password_hash,
-            new_hash=new_hash,
-            known_device=device is not None,
-            now=now,
-        ):
-            return None
-        pair = await start_session(
-            conn,
-            svc,
-            user=user,
-            client=client,
-            scope=granted,
-            audience=target,
-            origin=origin,
-            now=now,
-        )
-        token = await _remember_device(conn, svc, user, device, origin, now)
-        await insert_login_attempt(
-            conn,
-            identifier=identifier,
-            user_id=user.id,
-            succeeded=True,
-            reason=None,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
-            now=now,
-        )
-        succeeded = event_row(
+    """A verified login's writes, on the hot path (`db/logins.py`: one statement on
+    PostgreSQL): the conditional UPDATEs that re-check the lookup's view, the session, a
+    fresh device token (the known device's, rotated and its count reset, or a new device),
+    the attempt and the events. None, and nothing written, when the device was locked or
+    forgotten, or the account changed, since they were read."""
+    now = svc.clock.now()
+    session = new_session(
+        svc, user=user, client=client, scope=granted, audience=target, origin=origin, now=now
+    )
+    token = new_device_token()
+    digest = device_digest(token)
+    assert digest is not None  # noqa: S101 (our own token has our shape)
+    events = [
+        event_row(
             AuthEventType.LOGIN_SUCCEEDED,
             at=now,
             user_id=user.id,
-            session_id=pair.session_id,
+            session_id=session["id"],
             **origin.fields(),
             data={
                 "scope": granted,
@@ -198,52 +171,50 @@ async def _succeed(
                 "device": "known" if device is not None else "new",
             },
         )
-        await conn.execute(INSERT_EVENT, **succeeded)
-        if new_hash is not None:
-            rehashed = event_row(
+    ]
+    if new_hash is not None:
+        events.append(
+            event_row(
                 AuthEventType.PASSWORD_REHASHED,
                 at=now,
                 user_id=user.id,
-                session_id=pair.session_id,
+                session_id=session["id"],
                 **origin.fields(),
                 data={"context": "login"},
             )
-            await conn.execute(INSERT_EVENT, **rehashed)
-    return Login(pair, token)
-
-
-async def _remember_device(
-    conn: Connection,
-    svc: Services,
-    user: User,
-    device: KnownDevice | None,
-    origin: Origin,
-    now: datetime,
-) -> str:
-    """A fresh device token: the known device's, rotated (its count reset), or a new device."""
-    token = new_device_token()
-    digest = device_digest(token)
-    assert digest is not None  # noqa: S101 (our own token has our shape)
-    expires_at = now + svc.policy.device_token_ttl
-    if device is None or not await device_queries.recognised(
-        conn,
-        device.id,
-        digest=digest,
-        now=now,
-        expires_at=expires_at,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-    ):
-        await device_queries.add(
+        )
+    async with direct.connect(svc.engine) as conn:
+        written = await login_queries.record_success(
             conn,
             user_id=user.id,
-            digest=digest,
+            verified_hash=user.password_hash,
+            new_hash=new_hash,
+            device_id=device.id if device is not None else None,
             now=now,
-            expires_at=expires_at,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
+            session=session,
+            device=device_queries.device_row(
+                user_id=user.id,
+                digest=digest,
+                now=now,
+                expires_at=now + svc.policy.device_token_ttl,
+                ip=origin.ip,
+                user_agent=origin.user_agent,
+            ),
+            attempt=attempt_row(
+                identifier=identifier,
+                user_id=user.id,
+                succeeded=True,
+                reason=None,
+                ip=origin.ip,
+                user_agent=origin.user_agent,
+                now=now,
+            ),
+            events=events,
         )
-    return token
+    if not written:
+        return None
+    row = direct.load(UserSession, session)
+    return Login(first_pair(svc, row, user, granted, client), token)
 
 
 async def _refuse(

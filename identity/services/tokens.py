@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,8 +85,7 @@ def _pair(
     )
 
 
-async def start_session(
-    conn: direct.Connection,
+def new_session(
     svc: Services,
     *,
     user: User,
@@ -94,12 +94,12 @@ async def start_session(
     audience: str,
     origin: Origin,
     now: datetime,
-) -> TokenPair:
-    """A new session (refresh-token family) at generation 0, and its first pair."""
+) -> dict[str, Any]:
+    """The row of a new session (refresh-token family) at generation 0; the login writes
+    it with its own bookkeeping (`db/logins.py`), then asks for `first_pair`."""
     policy = svc.policy
     expires_at = now + policy.session_max_ttl
-    row = await session_queries.insert_session(
-        conn,
+    return session_queries.session_row(
         user_id=user.id,
         client_id=client.client_id,
         scope=scope,
@@ -111,6 +111,12 @@ async def start_session(
         ip=origin.ip,
         user_agent=origin.user_agent,
     )
+
+
+def first_pair(
+    svc: Services, row: UserSession, user: User, scope: str, client: Client
+) -> TokenPair:
+    """The first token pair of a session written from `new_session`."""
     return _pair(svc, row, user, 0, scope, client)
 
 

@@ -58,12 +58,12 @@ def test_an_invalidated_connection_is_an_outage() -> None:
 
 
 def test_only_dead_connections_are_disconnects() -> None:
-    from identity.db.outage import _is_disconnect
+    from identity.db.outage import is_disconnect
 
-    assert _is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
-    assert _is_disconnect(dbapi(DriverError("08006")))
-    assert _is_disconnect(ConnectionResetError())
+    assert is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
+    assert is_disconnect(dbapi(DriverError("08006")))
+    assert is_disconnect(ConnectionResetError())
     # Outages for the request, yet the connection is sound: keep the pool.
-    assert not _is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
+    assert not is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
     locked = dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError)
-    assert not _is_disconnect(locked)
+    assert not is_disconnect(locked)
