@@ -185,9 +185,16 @@ async def _driver(engine: AsyncEngine, *, transaction: bool) -> AsyncIterator[Co
     # greenlet bridge, with the engine's connect events (server settings, codecs).
     try:
         fairy: PoolProxiedConnection = await greenlet_spawn(pool.connect)
+        driver = fairy.driver_connection
+        if driver is None or driver.is_closed():
+            # The server ended it while it sat in the pool (and the driver noticed):
+            # drop it with its older siblings, as for a failure, and take a fresh one.
+            pool._invalidate(fairy, None, _checkin=False)
+            await greenlet_spawn(fairy.invalidate)
+            fairy = await greenlet_spawn(pool.connect)
+            driver = fairy.driver_connection
     except Exception as exc:
         raise Unreachable(type(exc).__name__) from exc
-    driver = fairy.driver_connection
     assert driver is not None  # noqa: S101 (just checked out: valid)
     conn = Connection(engine, driver=driver)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncpg import InterfaceError as DriverInterfaceError
+from asyncpg.exceptions import InterfaceError, InternalClientError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # 57 operator intervention (57014 statement_timeout, 57P01 pg_terminate_backend / admin
 # shutdown, 57P03 cannot connect now), 58 system error (I/O).
 _OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+# asyncpg's own, raised unwrapped to the hot paths (`db/direct.py`): "connection is closed",
+# and the protocol's state errors on a connection the server ended while it sat idle.
+_DRIVER_CONNECTION_ERRORS = InterfaceError | InternalClientError
 
 
 def is_outage(error: BaseException) -> bool:
@@ -39,7 +42,7 @@ def is_outage(error: BaseException) -> bool:
         return True
     # Raised unwrapped by drivers (and by asyncpg to the hot paths, `db/direct.py`):
     # connect/command timeouts, refused or reset sockets, a closed connection.
-    if isinstance(error, TimeoutError | OSError | DriverInterfaceError):
+    if isinstance(error, TimeoutError | OSError | _DRIVER_CONNECTION_ERRORS):
         return True
     return _outage_sqlstate(error)
 
@@ -63,7 +66,7 @@ def is_disconnect(error: BaseException) -> bool:
             return True
         error = error.orig or error
     # A reset socket; a client-side timeout; asyncpg's "connection is closed".
-    if isinstance(error, OSError | TimeoutError | DriverInterfaceError):
+    if isinstance(error, OSError | TimeoutError | _DRIVER_CONNECTION_ERRORS):
         return True
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and (

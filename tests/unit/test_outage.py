@@ -67,3 +67,20 @@ def test_only_dead_connections_are_disconnects() -> None:
     assert not is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
     locked = dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError)
     assert not is_disconnect(locked)
+
+
+def test_the_hot_paths_raw_driver_errors() -> None:
+    """`db/direct.py` runs statements on asyncpg itself: its errors arrive unwrapped."""
+    from asyncpg import exceptions as pg
+
+    from identity.db.outage import is_disconnect
+
+    closed = pg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    ended = pg.AdminShutdownError("terminating connection due to administrator command")
+    confused = pg.InternalClientError("cannot switch to state 12; another operation is in progress")
+    for error in (closed, ended, pg.InterfaceError("connection is closed"), confused):
+        assert is_outage(error) and is_disconnect(error), error
+    timeout = pg.QueryCanceledError("canceling statement due to statement timeout")
+    assert is_outage(timeout) and not is_disconnect(timeout)
+    for bug in (pg.UniqueViolationError("duplicate key"), pg.PostgresSyntaxError("syntax")):
+        assert not is_outage(bug) and not is_disconnect(bug), bug
