@@ -79,8 +79,11 @@ def test_the_hot_paths_raw_driver_errors() -> None:
     ended = pg.AdminShutdownError("terminating connection due to administrator command")
     confused = pg.InternalClientError("cannot switch to state 12; another operation is in progress")
     for error in (closed, ended, pg.InterfaceError("connection is closed"), confused):
-        assert is_outage(error) and is_disconnect(error), error
+        assert is_outage(error), error
+        assert is_disconnect(error), error
     timeout = pg.QueryCanceledError("canceling statement due to statement timeout")
-    assert is_outage(timeout) and not is_disconnect(timeout)
+    assert is_outage(timeout)
+    assert not is_disconnect(timeout)
     for bug in (pg.UniqueViolationError("duplicate key"), pg.PostgresSyntaxError("syntax")):
-        assert not is_outage(bug) and not is_disconnect(bug), bug
+        assert not is_outage(bug), bug
+        assert not is_disconnect(bug), bug
