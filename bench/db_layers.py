@@ -1,9 +1,11 @@
 """`python -m bench.db_layers`: the CPU of /me's and refresh's database work, layer by layer.
 
-The same statements run sequentially in this process as raw asyncpg, as SQLAlchemy Core and
-as the service runs them today (its unit of work, its engine with `pool_pre_ping`, its ORM
-query functions), against a throwaway database. The differences say what each layer costs
-per request. It calls identity's query functions, so it measures whatever they are now.
+The same statements run sequentially in this process as raw asyncpg, as SQLAlchemy Core,
+through the ORM in a unit of work (how the service ran them before optimisation; the
+engine without pre-ping is the service's now, and a pre-pinging one is shown too), and
+through the hot paths' door (`identity/db/direct.py`), against a throwaway database. The
+differences say what each layer costs per request. It calls identity's query functions,
+so it measures whatever they are now.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from bench.config import Config
 from bench.database import connect_admin, dsn_for, throwaway_database
 from bench.setup import prepare
+from identity.db import direct
 from identity.db import sessions as queries
 from identity.db.engine import create_engine, create_sessionmaker
 from identity.db.models import User
 from identity.db.uow import unit_of_work
-from identity.services.events import AuthEventType, record
+from identity.services.events import AuthEventType, event_row, record
 
 ROUNDS, CALLS = 5, 300
 JOIN = (
@@ -58,21 +61,23 @@ async def best_ms(one: Callable[[], Awaitable[object]]) -> float:
 
 
 async def measure(url: str, dsn: str) -> list[tuple[str, float]]:
-    engine = create_engine(url)  # the service's: pool_pre_ping=True
-    plain = create_async_engine(url, pool_size=10)  # the same without the pre-ping
-    service, no_ping = (
+    engine = create_engine(url)  # the service's: no pre-ping (only idle connections)
+    pinging = create_async_engine(url, pool_size=10, pool_pre_ping=True)  # as before
+    service, with_ping = (
         create_sessionmaker(engine),
-        async_sessionmaker(plain, expire_on_commit=False),
+        async_sessionmaker(pinging, expire_on_commit=False),
     )
     now = datetime.now(UTC)
     async with unit_of_work(service) as s:
         user_id = (await s.execute(select(User.id).limit(1))).scalar_one()
-        row = await queries.insert_session(
-            s, user_id=user_id, client_id=None, scope="", nonce=b"n" * 32, now=now,
-            idle_expires_at=now + timedelta(days=1), expires_at=now + timedelta(days=2),
-            ip="127.0.0.1", user_agent="bench",
-        )  # fmt: skip
-    sid = row.id
+    values = queries.session_row(
+        user_id=user_id, client_id="bench", scope="", audience="bench", nonce=b"n" * 32,
+        now=now, idle_expires_at=now + timedelta(days=1), expires_at=now + timedelta(days=2),
+        ip="127.0.0.1", user_agent="bench",
+    )  # fmt: skip
+    async with direct.connect(engine) as c:
+        await c.execute(queries.INSERT_SESSION, **values)
+    sid = values["id"]
     conn = await asyncpg.connect(dsn)
     join, rotate, event = [await conn.prepare(q) for q in (JOIN, ROTATE, EVENT)]
 
@@ -91,7 +96,7 @@ async def measure(url: str, dsn: str) -> list[tuple[str, float]]:
             await event.fetch(uuid.uuid4(), at, user_id, sid, "127.0.0.1", "bench", "{}")
 
     async def core_me() -> None:
-        async with plain.connect() as c:
+        async with engine.connect() as c:
             (await c.execute(text(JOIN.replace("$1", ":id")), {"id": sid})).one()
             await c.commit()
 
@@ -116,6 +121,24 @@ async def measure(url: str, dsn: str) -> list[tuple[str, float]]:
                 record(s, AuthEventType.TOKEN_REFRESHED, at=at, user_id=user_id, session_id=sid,
                        ip="127.0.0.1", user_agent="bench", data={"generation": 1})  # fmt: skip
 
+    async def direct_me() -> None:
+        found = await direct.read(engine, queries.BEARER_CHECK, kid="k", session_id=sid)
+        assert found is not None
+
+    async def direct_refresh() -> None:
+        async with direct.connect(engine) as c:
+            found = await c.fetchrow(queries.SESSION_WITH_USER, session_id=sid)
+            assert found is not None
+            at = datetime.now(UTC)
+            event = event_row(AuthEventType.TOKEN_REFRESHED, at=at, user_id=user_id,
+                              session_id=sid, ip="127.0.0.1", user_agent="bench",
+                              data={"generation": 1})  # fmt: skip
+            assert await queries.rotate_recorded(
+                c, sid, from_generation=found["s_refresh_generation"], now=at,
+                idle_expires_at=at + timedelta(days=1), ip="127.0.0.1", user_agent="bench",
+                event=event,
+            )  # fmt: skip
+
     try:
         return [
             ("raw asyncpg: one prepared SELECT (join)", await best_ms(lambda: join.fetchrow(sid))),
@@ -124,20 +147,24 @@ async def measure(url: str, dsn: str) -> list[tuple[str, float]]:
             ("raw asyncpg: refresh's SELECT, UPDATE, INSERT in one transaction",
              await best_ms(raw_refresh)),
             ("Core text(): /me's SELECT, engine without pre-ping", await best_ms(core_me)),
-            ("service: unit of work + connection only (pre-ping, BEGIN, COMMIT)",
+            ("ORM: unit of work + connection only (BEGIN, COMMIT)",
              await best_ms(checkout_only)),
-            ("service: /me's get_with_user in a unit of work", await best_ms(
-                lambda: me_with(service))),
-            ("service: the same without pool_pre_ping", await best_ms(lambda: me_with(no_ping))),
-            ("service: refresh's SELECT + rotate UPDATE", await best_ms(
+            ("ORM: /me's get_with_user in a unit of work, engine with pool_pre_ping (before)",
+             await best_ms(lambda: me_with(with_ping))),
+            ("ORM: the same without pool_pre_ping", await best_ms(lambda: me_with(service))),
+            ("ORM: refresh's SELECT + rotate UPDATE", await best_ms(
                 lambda: refresh_service(False))),
-            ("service: refresh's SELECT + UPDATE + event INSERT",
+            ("ORM: refresh's SELECT + UPDATE + event INSERT (before)",
              await best_ms(lambda: refresh_service(True))),
+            ("hot path (db/direct.py): /me's BEARER_CHECK, one statement",
+             await best_ms(direct_me)),
+            ("hot path: refresh's SELECT, then the swap + event in one statement",
+             await best_ms(direct_refresh)),
         ]  # fmt: skip
     finally:
         await conn.close()
         await engine.dispose()
-        await plain.dispose()
+        await pinging.dispose()
 
 
 async def main_async() -> str:

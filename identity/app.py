@@ -229,6 +229,7 @@ async def _stop(
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await services.throttle.close()
+        services.hashing.close()
         if engine is not None:
             await engine.dispose()
 

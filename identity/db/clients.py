@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.db.direct import Connection, Statement, load
 from identity.db.models import OAuthClient
 
 
@@ -25,6 +26,19 @@ async def get_live(
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).one_or_none()
+
+
+_LIVE_BY_CLIENT_ID = Statement(
+    select(OAuthClient.__table__).where(
+        OAuthClient.client_id == bindparam("client_id"), OAuthClient.deleted_at.is_(None)
+    )
+)
+
+
+async def get_live_direct(conn: Connection, client_id: str) -> OAuthClient | None:
+    """`get_live` on the hot paths' connection (`db/direct.py`): a detached row."""
+    row = await conn.fetchrow(_LIVE_BY_CLIENT_ID, client_id=client_id)
+    return load(OAuthClient, row) if row is not None else None
 
 
 async def list_live(session: AsyncSession) -> Sequence[OAuthClient]:

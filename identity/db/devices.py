@@ -1,48 +1,78 @@
 """Queries over `known_devices`: the devices an account signed in from, each counted and
-locked apart. Counting and locking are single conditional UPDATEs, as for accounts."""
+locked apart. Counting and locking are single conditional UPDATEs, as for accounts.
+
+A login's lookup and its writes on success are the hot path's (`db/direct.py`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.db.models import KnownDevice
+from identity.db.direct import Connection, Statement, insert_every_column, load
+from identity.db.models import KnownDevice, User
 from identity.db.rows import RAW, updated_one
 
+_DEVICES = cast(Table, KnownDevice.__table__)
+_USERS = cast(Table, User.__table__)
 
-async def get_live(
-    session: AsyncSession, digest: bytes, *, user_id: uuid.UUID, now: datetime
-) -> KnownDevice | None:
-    """The device of this account with this token, unless forgotten or expired."""
-    stmt = select(KnownDevice).where(
-        KnownDevice.token_digest == digest,
-        KnownDevice.user_id == user_id,
-        KnownDevice.deleted_at.is_(None),
-        KnownDevice.expires_at > now,
+# A login's lookup in one round trip: the live user by email, and (when the login presents
+# a device token) that user's live device with this token; NULLs for what is not there.
+_USER_AND_DEVICE = Statement(
+    select(
+        *(c.label("u_" + c.key) for c in _USERS.c),
+        *(c.label("d_" + c.key) for c in _DEVICES.c),
     )
-    return (await session.scalars(stmt)).one_or_none()
+    .select_from(
+        _USERS.outerjoin(
+            _DEVICES,
+            and_(
+                _DEVICES.c.user_id == _USERS.c.id,
+                _DEVICES.c.token_digest == bindparam("digest", type_=_DEVICES.c.token_digest.type),
+                _DEVICES.c.deleted_at.is_(None),
+                _DEVICES.c.expires_at > bindparam("now", type_=_DEVICES.c.expires_at.type),
+            ),
+        )
+    )
+    .where(_USERS.c.email_normalized == bindparam("email"), _USERS.c.deleted_at.is_(None))
+)
 
 
-async def usable_for_update(session: AsyncSession, device_id: uuid.UUID) -> bool:
+async def live_user_and_device(
+    conn: Connection, email_normalized: str, digest: bytes | None, *, now: datetime
+) -> tuple[User | None, KnownDevice | None]:
+    """The live user by email, and its live device with this token digest (if any)."""
+    row = await conn.fetchrow(_USER_AND_DEVICE, email=email_normalized, digest=digest, now=now)
+    if row is None:
+        return None, None
+    device = load(KnownDevice, row, "d_") if row["d_id"] is not None else None
+    return load(User, row, "u_"), device
+
+
+_USABLE_FOR_UPDATE = Statement(
+    select(_DEVICES.c.id)
+    .where(
+        _DEVICES.c.id == bindparam("device_id"),
+        _DEVICES.c.deleted_at.is_(None),
+        _DEVICES.c.locked_at.is_(None),
+    )
+    .with_for_update()
+)
+
+
+async def usable_for_update(conn: Connection, device_id: uuid.UUID) -> bool:
     """Whether the device is still neither forgotten nor locked, its row locked until the
     transaction ends (PostgreSQL; SQLite's transaction already holds the write lock)."""
-    stmt = (
-        select(KnownDevice.id)
-        .where(
-            KnownDevice.id == device_id,
-            KnownDevice.deleted_at.is_(None),
-            KnownDevice.locked_at.is_(None),
-        )
-        .with_for_update()
-    )
-    return (await session.scalar(stmt)) is not None
+    return await conn.fetchrow(_USABLE_FOR_UPDATE, device_id=device_id) is not None
 
 
-def add(
-    session: AsyncSession,
+INSERT_DEVICE = insert_every_column(_DEVICES)
+
+
+def device_row(
     *,
     user_id: uuid.UUID,
     digest: bytes,
@@ -50,24 +80,41 @@ def add(
     expires_at: datetime,
     ip: str | None,
     user_agent: str | None,
-) -> KnownDevice:
-    device = KnownDevice(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        token_digest=digest,
-        created_at=now,
-        updated_at=now,
-        expires_at=expires_at,
-        last_used_at=now,
-        last_used_ip=ip,
-        last_used_user_agent=user_agent,
+) -> dict[str, Any]:
+    """Every column of a newly known device, for INSERT_DEVICE."""
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "token_digest": digest,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "expires_at": expires_at,
+        "last_used_at": now,
+        "last_used_ip": ip,
+        "last_used_user_agent": user_agent,
+        "failed_login_count": 0,
+        "locked_at": None,
+    }
+
+
+_RECOGNISED = Statement(
+    update(_DEVICES)
+    .where(_DEVICES.c.id == bindparam("device_id"), _DEVICES.c.deleted_at.is_(None))
+    .values(
+        token_digest=bindparam("digest"),
+        failed_login_count=0,
+        expires_at=bindparam("expires_at"),
+        last_used_at=bindparam("now"),
+        last_used_ip=bindparam("ip"),
+        last_used_user_agent=bindparam("user_agent"),
+        updated_at=bindparam("now"),
     )
-    session.add(device)
-    return device
+)
 
 
 async def recognised(
-    session: AsyncSession,
+    conn: Connection,
     device_id: uuid.UUID,
     *,
     digest: bytes,
@@ -77,20 +124,16 @@ async def recognised(
     user_agent: str | None,
 ) -> bool:
     """A successful login from this device: a fresh token, a reset count, a later expiry."""
-    stmt = (
-        update(KnownDevice)
-        .where(KnownDevice.id == device_id, KnownDevice.deleted_at.is_(None))
-        .values(
-            token_digest=digest,
-            failed_login_count=0,
-            expires_at=expires_at,
-            last_used_at=now,
-            last_used_ip=ip,
-            last_used_user_agent=user_agent,
-            updated_at=now,
-        )
+    count = await conn.execute(
+        _RECOGNISED,
+        device_id=device_id,
+        digest=digest,
+        now=now,
+        expires_at=expires_at,
+        ip=ip,
+        user_agent=user_agent,
     )
-    return await updated_one(session, stmt)
+    return count == 1
 
 
 async def count_failure(session: AsyncSession, device_id: uuid.UUID, now: datetime) -> int:

@@ -13,14 +13,23 @@ and from there into the error log (docs/security.md, "Secrets on error paths").
 Every engine fails fast rather than hangs when the database is away (connect, statement
 and pool-checkout timeouts), and classifies outages as disconnects (`db/outage.py`), so
 that requests answer 503 during an outage and the pool heals by itself afterwards.
+
+PostgreSQL connections are not pinged at every checkout (SQLAlchemy's asyncpg pre-ping is
+BEGIN, a statement and ROLLBACK: three round trips, more than /me's own work): only one
+that sat idle in the pool for `IDLE_PING_AFTER` is (a database restarted or a proxy timed
+out while it was idle), the pool is LIFO so that a busy service keeps reusing the same warm
+connections, and connections are recycled after `POOL_RECYCLE`. A connection that dies
+while in use is an outage for that request, and drops the pool's older connections.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,6 +50,11 @@ POOL_TIMEOUT = 10.0
 # Without a statement timeout (migrations: an index build may take minutes), SQLite still
 # needs a bounded wait for its write lock.
 SQLITE_UNBOUNDED_BUSY_TIMEOUT = 30.0
+# Seconds a pooled PostgreSQL connection may sit unused before its next checkout pings it.
+IDLE_PING_AFTER = 5.0
+# Seconds after which a PostgreSQL connection is replaced (proxies and firewalls drop
+# long-lived idle ones silently).
+POOL_RECYCLE = 1800
 
 
 def is_sqlite(url: str) -> bool:
@@ -74,7 +88,8 @@ def create_engine(
         kwargs.update(
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,  # a connection the server dropped is replaced at checkout
+            pool_use_lifo=True,
+            pool_recycle=POOL_RECYCLE,
             pool_timeout=pool_timeout,
             connect_args={"timeout": connect_timeout},  # asyncpg: connection establishment
         )
@@ -83,8 +98,28 @@ def create_engine(
             server_settings = {"statement_timeout": str(int(statement_timeout * 1000))}
             kwargs["connect_args"]["server_settings"] = server_settings
         engine = create_async_engine(url, **kwargs)
+        _ping_when_idle(engine)
     classify_disconnects(engine)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping at checkout only a connection that sat idle for IDLE_PING_AFTER; a dead one is
+    replaced by the pool (DisconnectionError: SQLAlchemy reconnects and tries again)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_AFTER:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise sa_exc.DisconnectionError("a pooled connection died while idle") from exc
 
 
 def _install_sqlite_recipe(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:

@@ -1,7 +1,10 @@
-"""Queries over `user_events` (the auth event log): filtered keyset pages by (created_at, id).
+"""Queries over `user_events` (the auth event log): filtered keyset pages by (created_at, id),
+and the INSERT of the hot paths (`db/direct.py`).
 
 Every read is one index range scan bounded by `limit`, however deep the page: the filter's
 user or type picks (user_id, created_at) or (type, created_at), anything else created_at.
+The ORM's way of writing an event is `services.events.record`; the hot paths' INSERT
+writes the same columns (`services.events.event_row`).
 """
 
 from __future__ import annotations
@@ -10,11 +13,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.db.direct import insert_every_column
 from identity.db.models import User, UserEvent
+
+EVENTS = cast(Table, UserEvent.__table__)
+INSERT_EVENT = insert_every_column(EVENTS)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asyncpg.exceptions import InterfaceError, InternalClientError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
@@ -21,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # 57 operator intervention (57014 statement_timeout, 57P01 pg_terminate_backend / admin
 # shutdown, 57P03 cannot connect now), 58 system error (I/O).
 _OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+# asyncpg's own, raised unwrapped to the hot paths (`db/direct.py`): "connection is closed",
+# and the protocol's state errors on a connection the server ended while it sat idle.
+_DRIVER_CONNECTION_ERRORS = InterfaceError | InternalClientError
 
 
 def is_outage(error: BaseException) -> bool:
@@ -36,8 +40,11 @@ def is_outage(error: BaseException) -> bool:
         return _outage_sqlstate(error.orig)
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection within pool_timeout
         return True
-    # Raised unwrapped by drivers: connect/command timeouts, refused or reset sockets.
-    return isinstance(error, TimeoutError | OSError) or _outage_sqlstate(error)
+    # Raised unwrapped by drivers (and by asyncpg to the hot paths, `db/direct.py`):
+    # connect/command timeouts, refused or reset sockets, a closed connection.
+    if isinstance(error, TimeoutError | OSError | _DRIVER_CONNECTION_ERRORS):
+        return True
+    return _outage_sqlstate(error)
 
 
 def _outage_sqlstate(error: BaseException | None) -> bool:
@@ -52,12 +59,14 @@ def _outage_sqlstate(error: BaseException | None) -> bool:
 _DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 
 
-def _is_disconnect(error: BaseException) -> bool:
+def is_disconnect(error: BaseException) -> bool:
+    """Whether the connection `error` came from is dead (and its older siblings suspect)."""
     if isinstance(error, sa_exc.DBAPIError):
         if isinstance(error, sa_exc.InterfaceError):
             return True
         error = error.orig or error
-    if isinstance(error, OSError | TimeoutError):  # reset socket; a client-side timeout
+    # A reset socket; a client-side timeout; asyncpg's "connection is closed".
+    if isinstance(error, OSError | TimeoutError | _DRIVER_CONNECTION_ERRORS):
         return True
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and (
@@ -80,6 +89,6 @@ def classify_disconnects(engine: AsyncEngine) -> None:
             return None
         # A failed pre-ping classified as a disconnect makes the pool reconnect at once.
         connecting = ctx.connection is None
-        if connecting or _is_disconnect(ctx.sqlalchemy_exception or ctx.original_exception):
+        if connecting or is_disconnect(ctx.sqlalchemy_exception or ctx.original_exception):
             ctx.is_disconnect = True
         return None

@@ -1,16 +1,145 @@
-"""Session (refresh-token family) queries. Rotation is a compare-and-swap on the generation."""
+"""Session (refresh-token family) queries. Rotation is a compare-and-swap on the generation.
+
+The statements in capitals are the hot paths' (`db/direct.py`): Core, run without the ORM.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.db.models import User, UserSession
+from identity.db.direct import Connection, Row, Statement, insert_every_column, load
+from identity.db.events import EVENTS, INSERT_EVENT
+from identity.db.models import SigningKey, User, UserSession
 from identity.db.rows import RAW, live_by_id, updated_one
+
+_SESSIONS = cast(Table, UserSession.__table__)
+_USERS = cast(Table, User.__table__)
+# Both rows' columns, apart: "s_<column>" and "u_<column>".
+_SESSION_AND_USER = [
+    *(c.label("s_" + c.key) for c in _SESSIONS.c),
+    *(c.label("u_" + c.key) for c in _USERS.c),
+]
+_KEY_PUBLISHED = select(
+    exists()
+    .where(SigningKey.kid == bindparam("kid"), SigningKey.deleted_at.is_(None))
+    .label("key_published")
+).subquery("k")
+
+# The Bearer check in one round trip: whether the token's key is still published (a
+# revocation reaches every instance at once, unlike the in-memory ring), and the session
+# with its user (NULLs when there is none). Always one row.
+BEARER_CHECK = Statement(
+    select(_KEY_PUBLISHED.c.key_published, *_SESSION_AND_USER).select_from(
+        _KEY_PUBLISHED.outerjoin(
+            _SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id),
+            and_(_SESSIONS.c.id == bindparam("session_id"), _SESSIONS.c.deleted_at.is_(None)),
+        )
+    )
+)
+
+# A session with its user, for a refresh.
+SESSION_WITH_USER = Statement(
+    select(*_SESSION_AND_USER)
+    .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
+    .where(_SESSIONS.c.id == bindparam("session_id"), _SESSIONS.c.deleted_at.is_(None))
+)
+
+
+# A won compare-and-swap and its `token_refreshed` event, in one statement (PostgreSQL: a
+# data-modifying CTE is one implicit transaction); a row only if the swap won.
+_ROTATED = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.id == bindparam("session_id"),
+        _SESSIONS.c.refresh_generation == bindparam("from_generation"),
+        _SESSIONS.c.revoked_at.is_(None),
+    )
+    .values(
+        refresh_generation=bindparam("to_generation"),
+        refreshed_at=bindparam("now"),
+        idle_expires_at=bindparam("idle_expires_at"),
+        last_used_at=bindparam("now"),
+        last_used_ip=bindparam("ip"),
+        last_used_user_agent=bindparam("user_agent"),
+        updated_at=bindparam("now"),
+    )
+)
+ROTATE = Statement(_ROTATED)
+_rotated = _ROTATED.returning(_SESSIONS.c.id, _SESSIONS.c.user_id).cte("rotated")
+ROTATE_RECORDED = Statement(
+    insert(EVENTS)
+    .from_select(
+        [
+            "id",
+            "created_at",
+            "type",
+            "user_id",
+            "session_id",
+            "ip",
+            "user_agent",
+            "request_id",
+            "data",
+        ],
+        select(
+            *(
+                bindparam(f"event_{c}", type_=EVENTS.c[c].type)
+                for c in ("id", "created_at", "type")
+            ),
+            _rotated.c.user_id,
+            _rotated.c.id,
+            *(
+                bindparam(f"event_{c}", type_=EVENTS.c[c].type)
+                for c in ("ip", "user_agent", "request_id", "data")
+            ),
+        ).select_from(_rotated),
+    )
+    .returning(EVENTS.c.id)
+)
+
+
+async def rotate_recorded(
+    conn: Connection,
+    session_id: uuid.UUID,
+    *,
+    from_generation: int,
+    now: datetime,
+    idle_expires_at: datetime,
+    ip: str | None,
+    user_agent: str | None,
+    event: dict[str, Any],
+) -> bool:
+    """`rotate` and, if it won, the INSERT of `event` (the columns of `db.events`), in one
+    transaction; True for the winner."""
+    swap = {
+        "session_id": session_id,
+        "from_generation": from_generation,
+        "to_generation": from_generation + 1,
+        "now": now,
+        "idle_expires_at": idle_expires_at,
+        "ip": ip,
+        "user_agent": user_agent,
+    }
+    if conn.dialect == "postgresql":
+        recorded = {f"event_{key}": value for key, value in event.items()}
+        return await conn.fetchrow(ROTATE_RECORDED, **swap, **recorded) is not None
+    # SQLite has no data-modifying CTE; `conn` is one transaction there.
+    if await conn.execute(ROTATE, **swap) != 1:
+        return False
+    await conn.execute(INSERT_EVENT, **event)
+    return True
+
+
+def session_and_user(row: Row) -> tuple[UserSession, User] | None:
+    """The two rows of a BEARER_CHECK or SESSION_WITH_USER answer (None: no session)."""
+    if row["s_id"] is None:
+        return None
+    return load(UserSession, row, "s_"), load(User, row, "u_")
 
 
 def is_live(now: datetime) -> ColumnElement[bool]:
@@ -21,8 +150,10 @@ def is_live(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def insert_session(
-    session: AsyncSession,
+INSERT_SESSION = insert_every_column(_SESSIONS)
+
+
+def session_row(
     *,
     user_id: uuid.UUID,
     client_id: str,
@@ -34,28 +165,30 @@ async def insert_session(
     expires_at: datetime,
     ip: str | None,
     user_agent: str | None,
-) -> UserSession:
-    row = UserSession(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        client_id=client_id,
-        scope=scope,
-        audience=audience,
-        refresh_generation=0,
-        refresh_nonce=nonce,
-        created_at=now,
-        updated_at=now,
-        idle_expires_at=idle_expires_at,
-        expires_at=expires_at,
-        created_ip=ip,
-        created_user_agent=user_agent,
-        last_used_at=now,
-        last_used_ip=ip,
-        last_used_user_agent=user_agent,
-    )
-    session.add(row)
-    await session.flush()
-    return row
+) -> dict[str, Any]:
+    """Every column of a new session at generation 0, for INSERT_SESSION (a login's)."""
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "client_id": client_id,
+        "scope": scope,
+        "audience": audience,
+        "refresh_generation": 0,
+        "refresh_nonce": nonce,
+        "refreshed_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "idle_expires_at": idle_expires_at,
+        "expires_at": expires_at,
+        "created_ip": ip,
+        "created_user_agent": user_agent,
+        "last_used_at": now,
+        "last_used_ip": ip,
+        "last_used_user_agent": user_agent,
+        "revoked_at": None,
+        "revoke_reason": None,
+    }
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID) -> UserSession | None:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.db.direct import Connection, Statement
 from identity.db.models import User
 from identity.db.rows import RAW, live_by_id, updated_one
 
@@ -94,8 +96,32 @@ async def unlock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) ->
     return await updated_one(session, stmt)
 
 
+def _complete_login(known_device: bool, rehash: bool) -> Statement:
+    values: dict[str, Any] = {"last_login_at": bindparam("now"), "updated_at": bindparam("now")}
+    conditions = [
+        User.id == bindparam("user_id"),
+        User.password_hash == bindparam("verified_hash"),
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+    ]
+    if not known_device:
+        values["failed_login_count"] = 0
+        conditions.append(User.locked_at.is_(None))
+    if rehash:
+        values["password_hash"] = bindparam("new_hash")
+    return Statement(update(cast(Table, User.__table__)).where(*conditions).values(**values))
+
+
+# By (from a known device, with an upgraded hash).
+_COMPLETE_LOGIN = {
+    (known, rehash): _complete_login(known, rehash)
+    for known in (False, True)
+    for rehash in (False, True)
+}
+
+
 async def complete_login(
-    session: AsyncSession,
+    conn: Connection,
     user_id: uuid.UUID,
     *,
     verified_hash: str,
@@ -109,21 +135,13 @@ async def complete_login(
     from a known device the account's lock and count (which are about unknown devices) are
     neither required nor touched. False when, between reading the user and now, the account
     was disabled, deleted, given another password or (for an unknown device) locked: the
-    caller must refuse the login.
+    caller must refuse the login. On the hot path (`db/direct.py`).
     """
-    values: dict[str, object] = {"last_login_at": now, "updated_at": now}
-    conditions = [
-        User.id == user_id,
-        User.password_hash == verified_hash,
-        User.is_active.is_(True),
-        User.deleted_at.is_(None),
-    ]
-    if not known_device:
-        values["failed_login_count"] = 0
-        conditions.append(User.locked_at.is_(None))
+    statement = _COMPLETE_LOGIN[known_device, new_hash is not None]
+    params: dict[str, Any] = {"user_id": user_id, "verified_hash": verified_hash, "now": now}
     if new_hash is not None:
-        values["password_hash"] = new_hash
-    return await updated_one(session, update(User).where(*conditions).values(**values))
+        params["new_hash"] = new_hash
+    return await conn.execute(statement, **params) == 1
 
 
 async def replace_password_hash(

@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from identity.http.context import services_of
 
 
 async def jwks(request: Request) -> Response:
     """The published keys; 503 (no-store) before any are loaded, and no-store while the
-    instance's set is stale, so no cache keeps an empty or outdated set for max-age."""
+    instance's set is stale, so no cache keeps an empty or outdated set for max-age.
+
+    The body and the ETag are rendered once per key set (`KeySnapshot`), and so are the
+    answer's headers here, per key set and cache policy: a request only compares ETags."""
     snapshot, max_age = services_of(request).keys.publishable()
     cache = f"public, max-age={int(max_age.total_seconds())}" if max_age else "no-store"
-    headers = {"Cache-Control": cache, "ETag": snapshot.etag}
+    answers = _rendered(snapshot.jwks_body, snapshot.etag, cache)
     tags = _etags(request.headers.get("if-none-match", ""))
-    if snapshot.etag in tags or "*" in tags:
-        return Response(status_code=304, headers=headers)
-    return Response(snapshot.jwks_body, media_type="application/jwk-set+json", headers=headers)
+    return answers[1] if snapshot.etag in tags or "*" in tags else answers[0]
+
+
+class _Prerendered(Response):
+    """A fixed answer: status, raw headers and body computed once, sent as they are (the
+    outer middlewares add their headers to a copy of the list)."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code, self.body, self._raw = status, body, headers
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:  # type: ignore[override]
+        return list(self._raw)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": list(self._raw)})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+@functools.lru_cache(maxsize=8)
+def _rendered(body: bytes, etag: str, cache: str) -> tuple[Response, Response]:
+    """The 200 and the 304 of one key set under one cache policy."""
+    common = [(b"cache-control", cache.encode()), (b"etag", etag.encode())]
+    ok = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/jwk-set+json"),
+        *common,
+    ]
+    return _Prerendered(200, ok, body), _Prerendered(304, common, b"")
 
 
 def _etags(header: str) -> set[str]:

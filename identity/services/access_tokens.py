@@ -18,7 +18,22 @@ from identity.crypto.keys import SIGNING_ALGORITHMS
 from identity.errors import AccessTokenRejected
 from identity.services.key_ring import KeyRing
 from identity.verifier import InvalidToken, InvalidTokenReason, VerifiedToken
-from identity.verifier.rules import TOKEN_TYPE, AccessTokenRules
+from identity.verifier.rules import TOKEN_TYPE, AccessTokenRules, KeyEntry
+
+# Verified Bearer tokens kept (a client presents the same token until it expires); each
+# entry is a few hundred bytes.
+VERIFIED_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token that passed every rule: with the key it was checked with, and the span of
+    `now` in which its time claims (exp, nbf, iat, with the leeway) keep passing."""
+
+    entry: KeyEntry
+    token: VerifiedToken
+    valid_from: float
+    valid_until: float
 
 
 @dataclass(frozen=True)
@@ -44,9 +59,11 @@ class AccessTokens:
         self.audience = audience
         self.ttl = int(ttl.total_seconds())
         self.clock = clock
+        self.leeway = int(leeway.total_seconds())
         # Our own routes accept our own audience only; introspection, any audience we issue.
         self.rules = self._rules(audience, leeway)
         self.any_audience_rules = self._rules(None, leeway)
+        self._verified: dict[str, _Verified] = {}
 
     def _rules(self, audience: str | None, leeway: timedelta) -> AccessTokenRules:
         return AccessTokenRules(
@@ -115,15 +132,43 @@ class AccessTokens:
         are the verifier's, so a sibling service and this one refuse the same tokens.
         `any_audience` is for introspection: tokens we issued for other audiences.
 
+        A token our own routes accepted is remembered: presented again, it costs no
+        signature check as long as its key is still the one in the ring (a reload that
+        drops or replaces the key forgets it) and its time claims still pass at `now`
+        (the same comparisons as the rules', so the answer is the same).
+
         Raises:
             AccessTokenRejected: with the verifier's reason code.
         """
+        if not any_audience:
+            known = self._verified.get(token)
+            if known is not None:
+                now = self._now()
+                kid = known.entry.kid
+                if (
+                    known.valid_from <= now < known.valid_until
+                    and self.ring.snapshot.entries.get(kid) is known.entry
+                ):
+                    return known.token
         rules = self.any_audience_rules if any_audience else self.rules
         try:
             alg, kid = rules.vet_header(token)
             entry = self.ring.snapshot.entries.get(kid)
             if entry is None:
                 raise InvalidToken(InvalidTokenReason.UNKNOWN_KEY, "the signing key is unknown")
-            return rules.check(token, alg, entry)
+            verified = rules.check(token, alg, entry)
         except InvalidToken as exc:
             raise AccessTokenRejected(reason=exc.reason.value) from None
+        if not any_audience:
+            self._remember(token, entry, verified)
+        return verified
+
+    def _remember(self, token: str, entry: KeyEntry, verified: VerifiedToken) -> None:
+        claims = verified.claims
+        # The rules refuse exp <= now - leeway, nbf > now + leeway and iat > now + leeway.
+        starts = max(claims["iat"], claims.get("nbf", claims["iat"]))
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # simplest bound; a refill costs one check per token
+        self._verified[token] = _Verified(
+            entry, verified, starts - self.leeway, claims["exp"] + self.leeway
+        )

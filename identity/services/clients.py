@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.crypto.client_secrets import ClientSecretDigests
 from identity.db import clients as client_queries
+from identity.db.direct import Connection
 from identity.db.models import OAuthClient
 from identity.errors import InvalidClient, InvalidScope, InvalidTarget, UnauthorizedClient
 
@@ -159,10 +160,34 @@ async def identify(
     """
     client_id = credentials.client_id
     if client_id is None or client_id == first_party.client_id:
-        if credentials.secret is not None:
-            raise InvalidClient  # the first-party client is public: it has no secret
-        return first_party
-    row = await client_queries.get_live(session, client_id)
+        return _first_party(credentials, first_party)
+    return _authenticate(await client_queries.get_live(session, client_id), credentials, digests)
+
+
+async def identify_direct(
+    conn: Connection,
+    credentials: ClientCredentials,
+    *,
+    first_party: Client,
+    digests: ClientSecretDigests,
+) -> Client:
+    """`identify` on the hot paths' connection (`db/direct.py`)."""
+    client_id = credentials.client_id
+    if client_id is None or client_id == first_party.client_id:
+        return _first_party(credentials, first_party)
+    row = await client_queries.get_live_direct(conn, client_id)
+    return _authenticate(row, credentials, digests)
+
+
+def _first_party(credentials: ClientCredentials, first_party: Client) -> Client:
+    if credentials.secret is not None:
+        raise InvalidClient  # the first-party client is public: it has no secret
+    return first_party
+
+
+def _authenticate(
+    row: OAuthClient | None, credentials: ClientCredentials, digests: ClientSecretDigests
+) -> Client:
     stored = row.secret_digest if row is not None else None
     # Always compare, so an unknown client costs what a known one does.
     matched = credentials.secret is not None and digests.verify(credentials.secret, stored)

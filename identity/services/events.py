@@ -53,6 +53,33 @@ class AuthEventType(StrEnum):
     CLIENT_VIEWED = "client_viewed"
 
 
+def event_row(
+    type: AuthEventType,
+    *,
+    at: datetime,
+    user_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What `record` writes, as the columns of `db.events.INSERT_EVENT` (the hot paths)."""
+    return {
+        "id": uuid.uuid4(),
+        "created_at": at,
+        "type": str(type),
+        "user_id": user_id,
+        "session_id": session_id,
+        "actor_id": actor_id,
+        "ip": ip,
+        "user_agent": user_agent,
+        "request_id": request_id,
+        "data": data or {},
+    }
+
+
 def record(
     session: AsyncSession,
     type: AuthEventType,

@@ -4,6 +4,13 @@ check, so a login flood queues here instead of exhausting memory or starving the
 bounded too: past it, the request is refused at once (load shedding) rather than waiting
 for minutes behind everyone else's work.
 
+The pool's threads are its own, at a lower CPU priority than the event loop (`NICENESS`):
+argon2 releases the GIL, but a process whose hash threads are always runnable would
+otherwise hand the loop only its fair share of the CPU among them, and every refresh or
+/me, which needs the loop a dozen times, would queue behind the logins' hashes (the mixed
+run in bench/PROFILE.md). Hashing keeps whatever CPU the loop does not use, so the login
+rate stays what the cores allow.
+
 It also keeps the *refusal floor* (docs/security.md, "Equal refusals"): the time every
 refused login takes at least, so that an unknown, locked or disabled account and one with a
 legacy (bcrypt, outdated argon2) hash cannot be told apart by how long the refusal took.
@@ -11,14 +18,16 @@ legacy (bcrypt, outdated argon2) hash cannot be told apart by how long the refus
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-
-import anyio
-import anyio.to_thread
 
 from identity.crypto.passwords import PasswordHasher, dummy_for_profile, hash_profile
 from identity.errors import TemporarilyUnavailable
@@ -26,6 +35,17 @@ from identity.metrics import Metrics
 
 T = TypeVar("T")
 logger = logging.getLogger("identity.hashing")
+
+# How much nicer than the event loop a hash thread runs (Linux: per thread; elsewhere the
+# pool runs at the process's priority).
+NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run as the process does
+        logger.debug("hash thread priority unchanged", exc_info=True)
 
 
 class RefusalFloor:
@@ -89,7 +109,10 @@ class PasswordHashing:
     ) -> None:
         self.hasher = hasher
         self._seconds = (metrics or Metrics()).password_hash_seconds
-        self.limiter = anyio.CapacityLimiter(concurrency)
+        self.concurrency = concurrency
+        self.executor = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="hash", initializer=_lower_priority
+        )
         # Running plus waiting; one event loop per process, so plain counting is atomic.
         self.capacity = concurrency + queue_limit
         self.in_flight = 0
@@ -105,13 +128,22 @@ class PasswordHashing:
             raise TemporarilyUnavailable(retry_after=1)
         self.in_flight += 1
         try:
-            return await anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
+            work = asyncio.get_running_loop().run_in_executor(
+                self.executor, functools.partial(func, *args)
+            )
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The work cannot be stopped: its slot stays taken until it ends.
+                await asyncio.wait([work])
+                raise
         finally:
             self.in_flight -= 1
 
     def queue_depth(self) -> int:
-        """Password work waiting for a slot (admitted, not yet running)."""
-        return max(0, self.in_flight - int(self.limiter.borrowed_tokens))
+        """Password work waiting for a slot (admitted, not yet running): the pool runs
+        `concurrency` at once, the rest wait in its queue."""
+        return max(0, self.in_flight - self.concurrency)
 
     def _timed(self, operation: str, func: Callable[..., T]) -> Callable[..., T]:
         """`func`, observed in the pool's thread: the work itself, not the wait for a slot."""
@@ -125,6 +157,10 @@ class PasswordHashing:
                 histogram.observe(time.perf_counter() - start)
 
         return timed
+
+    def close(self) -> None:
+        """Let the pool's threads end once their work is done (the app's shutdown)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def hash(self, password: str) -> str:
         return await self.run(self._timed("hash", self.hasher.hash), password)

@@ -24,20 +24,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identity.crypto.device_tokens import device_digest, new_device_token
 from identity.crypto.passwords import UnknownHashFormat
 from identity.db import devices as device_queries
-from identity.db import users as user_queries
-from identity.db.models import KnownDevice, User
+from identity.db import direct
+from identity.db import logins as login_queries
+from identity.db.login_attempts import attempt_row
+from identity.db.models import KnownDevice, User, UserSession
 from identity.db.uow import unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services import clients
 from identity.services.accounts import account_active, normalize_email
-from identity.services.clients import ClientCredentials
+from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
-from identity.services.events import AuthEventType, record
+from identity.services.events import AuthEventType, event_row
 from identity.services.lockout import record_login_attempt, register_failure
 from identity.services.login_timing import equal_refusal_time
 from identity.services.origin import Origin
 from identity.services.outcomes import count_logins
-from identity.services.tokens import TokenPair, start_session
+from identity.services.tokens import TokenPair, first_pair, new_session
 
 logger = logging.getLogger("identity.login")
 
@@ -107,52 +109,64 @@ async def login_with_password(
     """
     identifier = normalize_email(email)
     digest = device_digest(device_token) if device_token else None
-    async with unit_of_work(svc.sessionmaker) as session:
-        client = await clients.identify(
-            session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+    async with direct.connect(svc.engine) as conn:
+        client = await clients.identify_direct(
+            conn, credentials, first_party=svc.first_party, digests=svc.client_secrets
         )
         client.allow(clients.PASSWORD)
         granted, target = client.grant_scope(scope), client.choose_audience(audience)
-        user = await user_queries.get_live_by_email(session, identifier)
-        device = None
-        if user is not None and digest is not None:
-            device = await device_queries.get_live(
-                session, digest, user_id=user.id, now=svc.clock.now()
-            )
+        user, device = await device_queries.live_user_and_device(
+            conn, identifier, digest, now=svc.clock.now()
+        )
     if device is None:
         await svc.throttle.hit("token-account", identifier)
     matched, new_hash = await _check_password(svc, user, device, password)
 
+    reason = _refusal_reason(user, device, matched)
+    if user is not None and reason is None:
+        login = await _succeed(
+            svc, user, device, new_hash, client, granted, target, identifier, origin
+        )
+        if login is not None:
+            return login
+        reason = "account_changed"  # locked, disabled or re-passworded meanwhile
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        reason = _refusal_reason(user, device, matched)
-        if user is not None and reason is None:
-            if not await _complete(session, svc, user, device, new_hash, now):
-                reason = "account_changed"  # locked, disabled or re-passworded meanwhile
-        if user is None or reason is not None:
-            reason = reason or "unknown_user"
-            await _refuse(svc, session, user, device, identifier, reason, origin, now)
-            raise InvalidCredentials(reason=reason)
+        reason = reason or "unknown_user"
+        await _refuse(svc, session, user, device, identifier, reason, origin, now)
+    raise InvalidCredentials(reason=reason)
 
-        pair = await start_session(
-            session,
-            svc,
-            user=user,
-            client=client,
-            scope=granted,
-            audience=target,
-            origin=origin,
-            now=now,
-        )
-        token = await _remember_device(session, svc, user, device, origin, now)
-        record_login_attempt(
-            session,
-            identifier=identifier,
+
+async def _succeed(
+    svc: Services,
+    user: User,
+    device: KnownDevice | None,
+    new_hash: str | None,
+    client: Client,
+    granted: str,
+    target: str,
+    identifier: str,
+    origin: Origin,
+) -> Login | None:
+    """A verified login's writes, on the hot path (`db/logins.py`: one statement on
+    PostgreSQL): the conditional UPDATEs that re-check the lookup's view, the session, a
+    fresh device token (the known device's, rotated and its count reset, or a new device),
+    the attempt and the events. None, and nothing written, when the device was locked or
+    forgotten, or the account changed, since they were read."""
+    now = svc.clock.now()
+    session = new_session(
+        svc, user=user, client=client, scope=granted, audience=target, origin=origin, now=now
+    )
+    token = new_device_token()
+    digest = device_digest(token)
+    assert digest is not None  # noqa: S101 (our own token has our shape)
+    events = [
+        event_row(
+            AuthEventType.LOGIN_SUCCEEDED,
+            at=now,
             user_id=user.id,
-            reason=None,
-            origin=origin,
-            now=now,
-            session_id=pair.session_id,
+            session_id=session["id"],
+            **origin.fields(),
             data={
                 "scope": granted,
                 "client_id": client.client_id,
@@ -160,73 +174,50 @@ async def login_with_password(
                 "device": "known" if device is not None else "new",
             },
         )
-        if new_hash is not None:
-            record(
-                session,
+    ]
+    if new_hash is not None:
+        events.append(
+            event_row(
                 AuthEventType.PASSWORD_REHASHED,
                 at=now,
                 user_id=user.id,
-                session_id=pair.session_id,
+                session_id=session["id"],
                 **origin.fields(),
                 data={"context": "login"},
             )
-        return Login(pair, token)
-
-
-async def _complete(
-    session: AsyncSession,
-    svc: Services,
-    user: User,
-    device: KnownDevice | None,
-    new_hash: str | None,
-    now: datetime,
-) -> bool:
-    """The conditional writes of a success; False (and nothing written) when the device was
-    locked or forgotten, or the account changed, since they were read."""
-    if device is not None and not await device_queries.usable_for_update(session, device.id):
-        return False
-    return await user_queries.complete_login(
-        session,
-        user.id,
-        verified_hash=user.password_hash,
-        new_hash=new_hash,
-        known_device=device is not None,
-        now=now,
-    )
-
-
-async def _remember_device(
-    session: AsyncSession,
-    svc: Services,
-    user: User,
-    device: KnownDevice | None,
-    origin: Origin,
-    now: datetime,
-) -> str:
-    """A fresh device token: the known device's, rotated (its count reset), or a new device."""
-    token = new_device_token()
-    digest = device_digest(token)
-    assert digest is not None  # noqa: S101 (our own token has our shape)
-    expires_at = now + svc.policy.device_token_ttl
-    if device is None or not await device_queries.recognised(
-        session,
-        device.id,
-        digest=digest,
-        now=now,
-        expires_at=expires_at,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-    ):
-        device_queries.add(
-            session,
-            user_id=user.id,
-            digest=digest,
-            now=now,
-            expires_at=expires_at,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
         )
-    return token
+    async with direct.connect(svc.engine) as conn:
+        written = await login_queries.record_success(
+            conn,
+            user_id=user.id,
+            verified_hash=user.password_hash,
+            new_hash=new_hash,
+            device_id=device.id if device is not None else None,
+            now=now,
+            session=session,
+            device=device_queries.device_row(
+                user_id=user.id,
+                digest=digest,
+                now=now,
+                expires_at=now + svc.policy.device_token_ttl,
+                ip=origin.ip,
+                user_agent=origin.user_agent,
+            ),
+            attempt=attempt_row(
+                identifier=identifier,
+                user_id=user.id,
+                succeeded=True,
+                reason=None,
+                ip=origin.ip,
+                user_agent=origin.user_agent,
+                now=now,
+            ),
+            events=events,
+        )
+    if not written:
+        return None
+    row = direct.load(UserSession, session)
+    return Login(first_pair(svc, row, user, granted, client), token)
 
 
 async def _refuse(

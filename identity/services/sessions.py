@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from identity.db import keys as key_queries
+from identity.db import direct
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
@@ -63,12 +63,18 @@ async def authenticate(svc: Services, access_token: str) -> Principal:
         session_id, user_id = uuid.UUID(token.sid), uuid.UUID(token.sub)
     except ValueError:
         raise AccessTokenRejected(reason="invalid_claim") from None
-    async with unit_of_work(svc.sessionmaker) as session:
-        # The in-memory key ring lags a revocation by up to one reload interval on other
-        # instances; the database does not (one indexed lookup on a tiny table).
-        if not await key_queries.is_published(session, svc.access_tokens.kid_of(access_token)):
-            raise AccessTokenRejected(reason="unknown_key")
-        found = await session_queries.get_with_user(session, session_id)
+    # One statement, no transaction: the key's publication (the in-memory key ring lags a
+    # revocation by up to one reload interval on other instances; the database does not)
+    # and the session with its user.
+    answer = await direct.read(
+        svc.engine,
+        session_queries.BEARER_CHECK,
+        kid=svc.access_tokens.kid_of(access_token),
+        session_id=session_id,
+    )
+    if answer is None or not answer["key_published"]:
+        raise AccessTokenRejected(reason="unknown_key")
+    found = session_queries.session_and_user(answer)
     if found is None:
         raise SessionEnded
     row, user = found

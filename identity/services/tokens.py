@@ -12,10 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.crypto.refresh_tokens import MalformedRefreshToken, ParsedRefreshToken, new_nonce
+from identity.db import direct
 from identity.db import sessions as session_queries
 from identity.db.models import User, UserSession
 from identity.db.uow import unit_of_work
@@ -30,7 +32,7 @@ from identity.services import clients
 from identity.services.accounts import account_active
 from identity.services.clients import Client, ClientCredentials
 from identity.services.container import Services
-from identity.services.events import AuthEventType, record
+from identity.services.events import AuthEventType, event_row, record
 from identity.services.origin import Origin
 from identity.services.outcomes import count_refreshes
 from identity.services.sessions import session_is_live
@@ -85,8 +87,7 @@ def _pair(
     )
 
 
-async def start_session(
-    session: AsyncSession,
+def new_session(
     svc: Services,
     *,
     user: User,
@@ -95,12 +96,12 @@ async def start_session(
     audience: str,
     origin: Origin,
     now: datetime,
-) -> TokenPair:
-    """A new session (refresh-token family) at generation 0, and its first pair."""
+) -> dict[str, Any]:
+    """The row of a new session (refresh-token family) at generation 0; the login writes
+    it with its own bookkeeping (`db/logins.py`), then asks for `first_pair`."""
     policy = svc.policy
     expires_at = now + policy.session_max_ttl
-    row = await session_queries.insert_session(
-        session,
+    return session_queries.session_row(
         user_id=user.id,
         client_id=client.client_id,
         scope=scope,
@@ -112,6 +113,12 @@ async def start_session(
         ip=origin.ip,
         user_agent=origin.user_agent,
     )
+
+
+def first_pair(
+    svc: Services, row: UserSession, user: User, scope: str, client: Client
+) -> TokenPair:
+    """The first token pair of a session written from `new_session`."""
     return _pair(svc, row, user, 0, scope, client)
 
 
@@ -143,8 +150,88 @@ async def refresh_session(
         parsed = svc.refresh_tokens.parse(refresh_token)
     except MalformedRefreshToken:
         raise InvalidRefreshToken from None
+    pair = await _rotate_current(svc, parsed, credentials, scope, audience, origin)
+    if pair is not None:
+        return pair
     async with unit_of_work(svc.sessionmaker) as session:
         return await _rotate(session, svc, parsed, credentials, scope, audience, origin)
+
+
+async def _rotate_current(
+    svc: Services,
+    parsed: ParsedRefreshToken,
+    credentials: ClientCredentials,
+    scope: str | None,
+    audience: str | None,
+    origin: Origin,
+) -> TokenPair | None:
+    """The common case on the hot path (`db/direct.py`): the current token of a live
+    session, rotated by one compare-and-swap that writes its event in the same
+    transaction. None when the token is not the current one, or the swap lost a race:
+    `_rotate` then decides (a grace replay, a reuse) in a unit of work of its own, reading
+    the row afresh. Every refusal here is one `_rotate` would give, before any write."""
+    now = svc.clock.now()
+    async with direct.connect(svc.engine) as conn:
+        answer = await conn.fetchrow(
+            session_queries.SESSION_WITH_USER, session_id=parsed.session_id
+        )
+        found = session_queries.session_and_user(answer) if answer is not None else None
+        if found is None or not svc.refresh_tokens.verify(parsed, found[0].refresh_nonce):
+            raise InvalidRefreshToken
+        row, user = found
+        if not session_is_live(row, now):
+            raise InvalidRefreshToken
+        generation = parsed.generation
+        if generation != row.refresh_generation:
+            return None
+        client = await clients.identify_direct(
+            conn, credentials, first_party=svc.first_party, digests=svc.client_secrets
+        )
+        if client.client_id != (row.client_id or svc.first_party.client_id):
+            raise InvalidRefreshToken
+        access_scope = _admit(svc, row, user, client, scope, audience)
+        won = await session_queries.rotate_recorded(
+            conn,
+            row.id,
+            from_generation=generation,
+            now=now,
+            idle_expires_at=min(now + svc.policy.refresh_idle_ttl, row.expires_at),
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            event=event_row(
+                AuthEventType.TOKEN_REFRESHED,
+                at=now,
+                user_id=row.user_id,
+                session_id=row.id,
+                **origin.fields(),
+                data={"generation": generation + 1},
+            ),
+        )
+    return _pair(svc, row, user, generation + 1, access_scope, client) if won else None
+
+
+def _admit(
+    svc: Services,
+    row: UserSession,
+    user: User,
+    client: Client,
+    scope: str | None,
+    audience: str | None,
+) -> str:
+    """What a refresh by the session's own client must pass; the scope it gets.
+
+    Raises:
+        UnauthorizedClient, InvalidRefreshToken, InvalidTarget, InvalidScope.
+    """
+    client.allow(clients.REFRESH_TOKEN)
+    if not account_active(user):
+        raise InvalidRefreshToken
+    session_audience = row.audience or client.default_audience
+    if session_audience not in client.audiences:
+        raise InvalidRefreshToken  # an audience taken from the client since the login
+    if audience is not None and audience != session_audience:
+        raise InvalidTarget
+    return narrow_scope(scope, row.scope, client)
 
 
 async def _rotate(
@@ -180,15 +267,7 @@ async def _rotate(
         if superseded:
             await _end_reused(session, row, generation, origin, now)
         raise InvalidRefreshToken
-    client.allow(clients.REFRESH_TOKEN)
-    if not account_active(user):
-        raise InvalidRefreshToken
-    session_audience = row.audience or client.default_audience
-    if session_audience not in client.audiences:
-        raise InvalidRefreshToken  # an audience taken from the client since the login
-    if audience is not None and audience != session_audience:
-        raise InvalidTarget
-    access_scope = narrow_scope(scope, row.scope, client)
+    access_scope = _admit(svc, row, user, client, scope, audience)
 
     if generation == row.refresh_generation:
         won = await session_queries.rotate(

@@ -58,12 +58,32 @@ def test_an_invalidated_connection_is_an_outage() -> None:
 
 
 def test_only_dead_connections_are_disconnects() -> None:
-    from identity.db.outage import _is_disconnect
+    from identity.db.outage import is_disconnect
 
-    assert _is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
-    assert _is_disconnect(dbapi(DriverError("08006")))
-    assert _is_disconnect(ConnectionResetError())
+    assert is_disconnect(dbapi(DriverError("57P01")))  # pg_terminate_backend
+    assert is_disconnect(dbapi(DriverError("08006")))
+    assert is_disconnect(ConnectionResetError())
     # Outages for the request, yet the connection is sound: keep the pool.
-    assert not _is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
+    assert not is_disconnect(dbapi(DriverError("57014")))  # statement_timeout
     locked = dbapi(sqlite3.OperationalError("database is locked"), sa_exc.OperationalError)
-    assert not _is_disconnect(locked)
+    assert not is_disconnect(locked)
+
+
+def test_the_hot_paths_raw_driver_errors() -> None:
+    """`db/direct.py` runs statements on asyncpg itself: its errors arrive unwrapped."""
+    from asyncpg import exceptions as pg
+
+    from identity.db.outage import is_disconnect
+
+    closed = pg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    ended = pg.AdminShutdownError("terminating connection due to administrator command")
+    confused = pg.InternalClientError("cannot switch to state 12; another operation is in progress")
+    for error in (closed, ended, pg.InterfaceError("connection is closed"), confused):
+        assert is_outage(error), error
+        assert is_disconnect(error), error
+    timeout = pg.QueryCanceledError("canceling statement due to statement timeout")
+    assert is_outage(timeout)
+    assert not is_disconnect(timeout)
+    for bug in (pg.UniqueViolationError("duplicate key"), pg.PostgresSyntaxError("syntax")):
+        assert not is_outage(bug), bug
+        assert not is_disconnect(bug), bug
