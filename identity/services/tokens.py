@@ -367,9 +367,9 @@ async def issue_client_token(
     Raises:
         InvalidClient, UnauthorizedClient, InvalidScope, InvalidTarget.
     """
-    async with unit_of_work(svc.sessionmaker) as session:
-        client = await clients.identify(
-            session, credentials, first_party=svc.first_party, digests=svc.client_secrets
+    async with direct.connect(svc.engine) as conn:  # one read: the hot paths' door
+        client = await clients.identify_direct(
+            conn, credentials, first_party=svc.first_party, digests=svc.client_secrets
         )
     if not client.confidential:
         raise InvalidClient  # §4.4: only a client that authenticates gets a token of its own
