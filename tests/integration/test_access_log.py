@@ -16,12 +16,12 @@ from starlette.routing import Route
 
 from identity.http.routes import routes
 from identity.logs import log_handler
-from identity.services.accounts import unlock_by_email
-from identity.services.origin import Origin
 from tests.factories import bearer, login, password_grant, refresh_grant, register
+from tests.integration.admin_support import make_admin
 
 MARKER = "marker passphrase 5d1c e0a7"
 NEW_MARKER = "second marker passphrase 77b2"
+ADMIN_MARKER = "admin-chosen marker passphrase 3f9a"
 
 
 @pytest.fixture
@@ -131,8 +131,22 @@ async def test_a_whole_flow_logs_no_password_or_token(
     assert changed.status_code == 204, changed.text
     for _ in range(client.settings.lockout_threshold):
         await password_grant(client, "alice@example.com", MARKER)
-    origin = Origin(ip=None, user_agent=None, request_id=None)
-    assert await unlock_by_email(client.services, "alice@example.com", origin=origin, via="admin")
+    # Administrators at work: unlock through the API, an account created with a password,
+    # a confidential client whose secret is shown once, the event log exported.
+    _, admin = await make_admin(client)
+    alice = await client.get("/admin/users", params={"email_prefix": "alice@"}, headers=admin)
+    alice_id = alice.json()["items"][0]["id"]
+    unlocked = await client.post(f"/admin/users/{alice_id}/unlock", headers=admin)
+    assert unlocked.status_code == 200, unlocked.text
+    created = await client.post(
+        "/admin/users", json={"email": "bob@example.com", "password": ADMIN_MARKER}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    registered = await client.post("/admin/clients", json={"client_id": "billing"}, headers=admin)
+    client_secret = registered.json()["client_secret"]
+    assert client_secret
+    exported = await client.get("/admin/events/export", headers=admin)
+    assert exported.status_code == 200
     third = await login(client, password=NEW_MARKER)
     await client.post("/logout", headers=bearer(third))
 
@@ -148,7 +162,7 @@ async def test_a_whole_flow_logs_no_password_or_token(
 
     text = log.getvalue()
     issued = [first, second, rotated, third]
-    secrets = [MARKER, NEW_MARKER] + [
+    secrets = [MARKER, NEW_MARKER, ADMIN_MARKER, client_secret, admin["Authorization"][7:]] + [
         t[name]
         for t in issued
         for name in ("access_token", "refresh_token", "device_token")
