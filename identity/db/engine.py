@@ -105,7 +105,11 @@ def create_engine(
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
     """Ping at checkout only a connection that sat idle for IDLE_PING_AFTER; a dead one is
-    replaced by the pool (DisconnectionError: SQLAlchemy reconnects and tries again)."""
+    replaced by the pool (DisconnectionError: SQLAlchemy reconnects and tries again).
+
+    A connection the driver already knows closed (the server ended it while it sat in the
+    pool, however briefly) is replaced without a ping: for every checkout, the ORM's too,
+    not only the hot paths' (`db/direct.py`), whose own check used to be the only one."""
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -114,6 +118,9 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.pop("idle_since", None)
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and driver.is_closed():  # no I/O: what the driver has seen
+            raise sa_exc.DisconnectionError("a pooled connection was closed by the server")
         if idle_since is None or time.monotonic() - idle_since < IDLE_PING_AFTER:
             return
         try:

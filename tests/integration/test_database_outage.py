@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -209,3 +210,46 @@ async def test_statement_timeout_is_503(outage_db: str, admin: AsyncEngine) -> N
         )
         assert_unavailable(r)
         assert (await client.get("/me", headers=bearer(tokens))).status_code == 200
+
+
+async def test_connections_the_server_ended_while_pooled_are_replaced_on_every_path(
+    outage_db: str, admin: AsyncEngine
+) -> None:
+    # Pre-ping gave way to a ping after IDLE_PING_AFTER seconds idle. The server may end
+    # pooled connections sooner (pg_terminate_backend, a pooler's restart): the driver
+    # already knows they are closed, so no request needs to fail on them, on the hot paths'
+    # door (db/direct.py) nor through the ORM's units of work.
+    name = make_url(outage_db).database or ""
+    async with app_client(outage_db) as client:
+        await register(client)
+        tokens = await login(client)
+        others = [await login(client) for _ in range(3)]
+        # Warm the pool with several connections at once.
+        async with anyio.create_task_group() as tg:
+            for t in others:
+                tg.start_soon(partial(client.get, "/sessions", headers=bearer(t)))
+        checks: list[tuple[str, Callable[[], Any]]] = [
+            (
+                "register",
+                lambda: client.post(
+                    "/register", json={"email": "b@example.com", "password": PASSWORD}
+                ),
+            ),
+            ("sessions", lambda: client.get("/sessions", headers=bearer(tokens))),
+            ("me", lambda: client.get("/me", headers=bearer(tokens))),
+            ("refresh", lambda: refresh_grant(client, tokens["refresh_token"])),
+            ("login", lambda: password_grant(client)),
+            ("logout", lambda: client.post("/logout", headers=bearer(others[0]))),
+        ]
+        for what, request in checks:
+            async with admin.connect() as conn:
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+            await anyio.sleep(0.2)  # the driver reads the server's goodbye
+            r = await request()
+            assert r.status_code in (200, 201, 204), (what, r.status_code, r.text)
