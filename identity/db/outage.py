@@ -22,9 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # 57 operator intervention (57014 statement_timeout, 57P01 pg_terminate_backend / admin
 # shutdown, 57P03 cannot connect now), 58 system error (I/O).
 _OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
-# asyncpg's own, raised unwrapped to the hot paths (`db/direct.py`): "connection is closed",
-# and the protocol's state errors on a connection the server ended while it sat idle.
-_DRIVER_CONNECTION_ERRORS = InterfaceError | InternalClientError
+
+
+def _driver_connection_error(error: BaseException) -> bool:
+    """asyncpg's own, raised unwrapped to the hot paths (`db/direct.py`): "connection is
+    closed" (the bare InterfaceError), and the protocol's state errors on a connection the
+    server ended while it sat idle. InterfaceError's subclasses are the caller's mistakes
+    (an argument the driver cannot encode, a client setting, a missing feature): bugs,
+    which must not pass for an outage and empty the pool."""
+    return type(error) is InterfaceError or isinstance(error, InternalClientError)
 
 
 def is_outage(error: BaseException) -> bool:
@@ -42,7 +48,7 @@ def is_outage(error: BaseException) -> bool:
         return True
     # Raised unwrapped by drivers (and by asyncpg to the hot paths, `db/direct.py`):
     # connect/command timeouts, refused or reset sockets, a closed connection.
-    if isinstance(error, TimeoutError | OSError | _DRIVER_CONNECTION_ERRORS):
+    if isinstance(error, TimeoutError | OSError) or _driver_connection_error(error):
         return True
     return _outage_sqlstate(error)
 
@@ -66,7 +72,7 @@ def is_disconnect(error: BaseException) -> bool:
             return True
         error = error.orig or error
     # A reset socket; a client-side timeout; asyncpg's "connection is closed".
-    if isinstance(error, OSError | TimeoutError | _DRIVER_CONNECTION_ERRORS):
+    if isinstance(error, OSError | TimeoutError) or _driver_connection_error(error):
         return True
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and (

@@ -84,6 +84,16 @@ def test_the_hot_paths_raw_driver_errors() -> None:
     timeout = pg.QueryCanceledError("canceling statement due to statement timeout")
     assert is_outage(timeout)
     assert not is_disconnect(timeout)
-    for bug in (pg.UniqueViolationError("duplicate key"), pg.PostgresSyntaxError("syntax")):
+    from asyncpg.exceptions._base import ClientConfigurationError
+    from asyncpg.exceptions._base import DataError as ArgumentError
+
+    bugs = (
+        pg.UniqueViolationError("duplicate key"),
+        pg.PostgresSyntaxError("syntax"),
+        # InterfaceError's subclasses: a value the driver cannot encode, a client setting.
+        ArgumentError("invalid input for query argument $1: 'x' (an integer is required)"),
+        ClientConfigurationError("bad setting"),
+    )
+    for bug in bugs:
         assert not is_outage(bug), bug
         assert not is_disconnect(bug), bug
