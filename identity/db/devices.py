@@ -159,6 +159,19 @@ async def lock(session: AsyncSession, device_id: uuid.UUID, now: datetime) -> bo
     return await updated_one(session, stmt)
 
 
+async def lock_rows_of(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Lock every device row of the account until the transaction ends, in id order.
+
+    Whoever locks a device and its account takes the device first, as a login from a
+    known device does (`db/logins.py`): the other order deadlocks with it."""
+    await session.execute(
+        select(KnownDevice.id)
+        .where(KnownDevice.user_id == user_id)
+        .order_by(KnownDevice.id)
+        .with_for_update()
+    )
+
+
 async def unlock_all(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
     """Lift every device lock of an account and forget their failures; how many were locked."""
     locked = await session.scalar(

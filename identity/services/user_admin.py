@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identity.db import devices as device_queries
 from identity.db import sessions as session_queries
 from identity.db import user_admin as admin_queries
 from identity.db import users as user_queries
@@ -126,7 +127,11 @@ async def unlock_user(
     locked (an event is recorded only then)."""
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        user = await find_user(session, key, for_update=True)
+        # The devices' rows before the account's: a login from a known device takes them in
+        # that order, and the other would deadlock with it.
+        user = await find_user(session, key)
+        await device_queries.lock_rows_of(session, user.id)
+        user = await find_user(session, user.id, for_update=True)
         unlocked = await unlock_account(
             session, user, actor_id=actor_id, origin=origin, now=now, via=via
         )
