@@ -181,6 +181,9 @@ def log_handler(stream: IO[str], json_logs: bool = True) -> logging.Handler:
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [log_handler(sys.stderr, json_logs)]
+    # Neither format shows the thread or the process, which every record would otherwise
+    # look up (an access line is written for every request).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []

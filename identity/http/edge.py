@@ -142,11 +142,11 @@ class EdgeMiddleware:
         # The route template, never the path or its query string (ids, tokens); the
         # request id is added by the formatter (logs.request_id_var).
         # makeRecord + handle, as logger.log would, minus its search for the calling line
-        # (not logged: the logger's name says where access lines come from).
+        # (no source file: the logger's name says where access lines come from).
         record = logger.makeRecord(
             logger.name,
             self.log_level or logging.INFO,
-            __file__,
+            "",
             0,
             "request",
             (),
