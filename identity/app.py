@@ -20,12 +20,11 @@ from identity.crypto.client_secrets import ClientSecretDigests
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 from identity.crypto.refresh_tokens import RefreshTokenCodec
 from identity.db.engine import create_engine, create_sessionmaker
+from identity.http.edge import EdgeMiddleware
 from identity.http.errors import EXCEPTION_HANDLERS, OAUTH_PATHS
-from identity.http.metrics import METRICS_PATH, AccessMiddleware
-from identity.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from identity.http.no_store import NoStoreMiddleware
+from identity.http.metrics import METRICS_PATH
+from identity.http.middleware import BodyLimitMiddleware
 from identity.http.routes import routes
-from identity.http.security_headers import SecurityHeadersMiddleware
 from identity.logs import configure_logging
 from identity.metrics import Metrics
 from identity.services import cleanup
@@ -293,23 +292,20 @@ def create_app(
             metrics.close()
 
     middleware = [
-        Middleware(RequestIdMiddleware),
-        # nosniff, no-referrer and no framing on every answer (500s: http/errors.py).
-        Middleware(SecurityHeadersMiddleware),
-        # Next, so that it times everything else and sees the status the client gets.
+        # Request id, hardening headers, no-store on the token endpoints, and the access
+        # count, time and line; outermost, so that it times everything else and sees the
+        # status the client gets.
         Middleware(
-            AccessMiddleware,
+            EdgeMiddleware,
             metrics=metrics,
+            no_store_paths=OAUTH_PATHS,
             log_level=settings.access_log_levelno(),
             trusted_proxies=settings.trusted_proxies,
         ),
     ]
     if settings.cors_origins:
         middleware.append(cors(settings))
-    middleware += [
-        Middleware(NoStoreMiddleware, paths=OAUTH_PATHS),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-    ]
+    middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
     # Operational data stays off the public listener in production: the metrics tell an
     # unknown account from a wrong password and count lockouts, which the public answers
     # deliberately do not (docs/operations.md, "The management port").
@@ -326,7 +322,7 @@ def create_app(
 def cors(settings: Settings) -> Middleware:
     """Starlette's CORS for the listed origins only (docs/security.md, "CORS").
 
-    Inside the access middleware, so preflights are counted and logged like any request.
+    Inside the edge middleware, so preflights are counted and logged like any request.
     Credentials are allowed, for the HttpOnly device cookie of a frontend on another
     origin; hence no wildcard (config.py refuses one): Starlette would echo any origin.
     """

@@ -1,47 +1,12 @@
-"""Pure ASGI middleware: request ids and the request body size cap."""
+"""Pure ASGI middleware: the request body size cap."""
 
 from __future__ import annotations
 
-import re
-import uuid
-
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from identity.errors import PayloadTooLarge
 from identity.http.errors import error_response
-from identity.logs import request_id_var
-
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-class RequestIdMiddleware:
-    """Every response carries `X-Request-ID`; a sane incoming one is kept, else made up.
-
-    Outermost, so that every log line written while serving the request carries the id.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
 
 
 class BodyLimitMiddleware:

@@ -5,7 +5,7 @@ Every failure here is an RFC 6749 §5.2 body (`identity/http/errors.py` renders 
 in that dialect): malformed input is `invalid_request` (400), whatever part of the request
 was wrong; a refused grant is `invalid_grant`, identical for every cause; a client that
 fails to authenticate gets 401 `invalid_client`. The no-store headers come from
-`NoStoreMiddleware` on these paths.
+the edge middleware (`http/edge.py`) on these paths.
 """
 
 from __future__ import annotations

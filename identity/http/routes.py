@@ -19,15 +19,20 @@ from identity.http.admin import events as admin_events
 from identity.http.admin import user_sessions as admin_sessions
 from identity.http.admin import users as admin_users
 
+# Starlette's router tries the routes in order; no two of them match the same path, so the
+# order only decides speed: the paths every sibling service and probe calls come first.
 routes: list[BaseRoute] = [
-    Route("/register", account.register, methods=["POST"]),
     Route("/token", oauth.token, methods=["POST"]),
+    Route("/.well-known/jwks.json", well_known.jwks, methods=["GET"]),
+    # One route for both methods, so a 405 on /me lists both in `Allow`.
+    Route("/me", account.profile_endpoint, methods=["GET", "PATCH"]),
+    Route("/healthz", health.healthz, methods=["GET"]),
+    Route("/readyz", health.readyz, methods=["GET"]),
+    Route("/register", account.register, methods=["POST"]),
     Route("/refresh", oauth.refresh, methods=["POST"]),
     Route("/revoke", token_status.revoke, methods=["POST"]),
     Route("/introspect", token_status.introspect, methods=["POST"]),
     Route("/logout", account.logout, methods=["POST"]),
-    # One route for both methods, so a 405 on /me lists both in `Allow`.
-    Route("/me", account.profile_endpoint, methods=["GET", "PATCH"]),
     Route("/change-password", account.change_password, methods=["POST"]),
     Route("/sessions", sessions.list_sessions, methods=["GET"]),
     Route("/sessions/{session_id}", sessions.revoke_session, methods=["DELETE"]),
@@ -60,10 +65,7 @@ routes: list[BaseRoute] = [
     Route("/admin/clients/{client_id}/disable", admin_clients.disable_client, methods=["POST"]),
     Route("/admin/clients/{client_id}/enable", admin_clients.enable_client, methods=["POST"]),
     Route("/admin/clients/{client_id}/secret", admin_clients.rotate_secret, methods=["POST"]),
-    Route("/healthz", health.healthz, methods=["GET"]),
-    Route("/readyz", health.readyz, methods=["GET"]),
     Route("/metrics", metrics.scrape, methods=["GET"]),
-    Route("/.well-known/jwks.json", well_known.jwks, methods=["GET"]),
     Route(
         "/.well-known/openid-configuration",
         well_known.authorization_server_metadata,

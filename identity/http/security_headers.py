@@ -1,4 +1,4 @@
-"""Browser hardening headers on every response (pure ASGI middleware).
+"""Browser hardening headers on every response (set by `http/edge.py`).
 
 This is a JSON API: nothing it answers should be sniffed into HTML or script, framed, or
 leak its URL (which may carry a session id) in a `Referer`. The headers are set only when
@@ -11,9 +11,6 @@ middleware; `http/errors.handle_unexpected` adds `SECURITY_HEADERS` itself.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -21,23 +18,3 @@ SECURITY_HEADERS: dict[str, str] = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
-from identity.http.metrics import AccessMiddleware, route_template
+from identity.http.edge import EdgeMiddleware
+from identity.http.metrics import route_template
 from identity.metrics import Metrics
 
 
@@ -43,7 +44,7 @@ def metrics() -> Metrics:
 
 @pytest.fixture
 def client(metrics: Metrics) -> httpx.AsyncClient:
-    app = Starlette(routes=ROUTES, middleware=[Middleware(AccessMiddleware, metrics=metrics)])
+    app = Starlette(routes=ROUTES, middleware=[Middleware(EdgeMiddleware, metrics=metrics)])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://t")
 
