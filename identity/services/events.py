@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,56 +53,35 @@ class AuthEventType(StrEnum):
     CLIENT_VIEWED = "client_viewed"
 
 
+class EventFields(TypedDict, total=False):
+    """The optional columns of an event, as keyword arguments of `record` and `event_row`."""
+
+    user_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    data: dict[str, Any] | None
+
+
+_NONE: dict[str, None] = dict.fromkeys(EventFields.__annotations__, None)
+
+
 def event_row(
-    type: AuthEventType,
-    *,
-    at: datetime,
-    user_id: uuid.UUID | None = None,
-    session_id: uuid.UUID | None = None,
-    actor_id: uuid.UUID | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    request_id: str | None = None,
-    data: dict[str, Any] | None = None,
+    type: AuthEventType, *, at: datetime, **fields: Unpack[EventFields]
 ) -> dict[str, Any]:
     """What `record` writes, as the columns of `db.events.INSERT_EVENT` (the hot paths)."""
-    return {
-        "id": uuid.uuid4(),
-        "created_at": at,
-        "type": str(type),
-        "user_id": user_id,
-        "session_id": session_id,
-        "actor_id": actor_id,
-        "ip": ip,
-        "user_agent": user_agent,
-        "request_id": request_id,
-        "data": data or {},
-    }
+    row: dict[str, Any] = {"id": uuid.uuid4(), "created_at": at, "type": str(type)}
+    row.update(_NONE, **fields)
+    row["data"] = row["data"] or {}
+    return row
 
 
 def record(
-    session: AsyncSession,
-    type: AuthEventType,
-    *,
-    at: datetime,
-    user_id: uuid.UUID | None = None,
-    session_id: uuid.UUID | None = None,
-    actor_id: uuid.UUID | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    request_id: str | None = None,
-    data: dict[str, Any] | None = None,
+    session: AsyncSession, type: AuthEventType, *, at: datetime, **fields: Unpack[EventFields]
 ) -> UserEvent:
-    event = UserEvent(
-        type=str(type),
-        created_at=at,
-        user_id=user_id,
-        session_id=session_id,
-        actor_id=actor_id,
-        ip=ip,
-        user_agent=user_agent,
-        request_id=request_id,
-        data=data or {},
-    )
+    """Add the event to `session`: it commits or rolls back with the change it describes."""
+    event = UserEvent(**event_row(type, at=at, **fields))
     session.add(event)
     return event
