@@ -182,17 +182,11 @@ async def _core(engine: AsyncEngine) -> AsyncIterator[Connection]:
 async def _driver(engine: AsyncEngine, *, transaction: bool) -> AsyncIterator[Connection]:
     pool = engine.sync_engine.pool
     # A pooled connection needs no I/O to check out; a new one is connected in SQLAlchemy's
-    # greenlet bridge, with the engine's connect events (server settings, codecs).
+    # greenlet bridge, with the engine's connect events (server settings, codecs). One the
+    # server ended while it sat in the pool is replaced there (`engine._ping_when_idle`).
     try:
         fairy: PoolProxiedConnection = await greenlet_spawn(pool.connect)
         driver = fairy.driver_connection
-        if driver is None or driver.is_closed():
-            # The server ended it while it sat in the pool (and the driver noticed):
-            # drop it with its older siblings, as for a failure, and take a fresh one.
-            pool._invalidate(fairy, None, _checkin=False)
-            await greenlet_spawn(fairy.invalidate)
-            fairy = await greenlet_spawn(pool.connect)
-            driver = fairy.driver_connection
     except Exception as exc:
         raise Unreachable(type(exc).__name__) from exc
     assert driver is not None  # noqa: S101 (just checked out: valid)
