@@ -11,9 +11,11 @@ recorded) becomes `ServiceUnavailable` too, rather than an answer the database n
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from identity.db.outage import is_outage
@@ -51,6 +53,16 @@ async def unit_of_work(
             raise
         logger.warning("database unavailable: %s", _describe(exc))
         raise ServiceUnavailable from exc
+
+
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Run `action` once `session`'s unit of work has committed, never if it rolls back or
+    its commit fails: for what must count only what the database kept (a lockout metric)."""
+
+    def run(_session: Any) -> None:
+        action()
+
+    event.listen(session.sync_session, "after_commit", run, once=True)
 
 
 def _describe(exc: BaseException) -> str:

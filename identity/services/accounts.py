@@ -11,7 +11,7 @@ from identity.crypto.passwords import UnknownHashFormat
 from identity.db import sessions as session_queries
 from identity.db import users as user_queries
 from identity.db.models import User
-from identity.db.uow import unit_of_work
+from identity.db.uow import after_commit, unit_of_work
 from identity.errors import (
     Detail,
     EmailTaken,
@@ -204,7 +204,7 @@ async def change_password(
                 context="change_password",
             )
             if locked:
-                svc.metrics.lockouts.inc("account")
+                after_commit(session, lambda: svc.metrics.lockouts.inc("account"))
             raise WrongCurrentPassword
         if not await user_queries.replace_password_hash(
             session, user.id, verified_hash=user.password_hash, new_hash=new_hash, now=now

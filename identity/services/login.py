@@ -28,7 +28,7 @@ from identity.db import direct
 from identity.db import logins as login_queries
 from identity.db.login_attempts import attempt_row
 from identity.db.models import KnownDevice, User, UserSession
-from identity.db.uow import unit_of_work
+from identity.db.uow import after_commit, unit_of_work
 from identity.errors import InvalidCredentials
 from identity.services import clients
 from identity.services.accounts import account_active, normalize_email
@@ -241,7 +241,8 @@ async def _refuse(
             now=now,
         )
         if locked:
-            svc.metrics.lockouts.inc("device" if device is not None else "account")
+            kind = "device" if device is not None else "account"
+            after_commit(session, lambda: svc.metrics.lockouts.inc(kind))
         return
     record_login_attempt(
         session,

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from identity.app import create_app
 from identity.clock import FixedClock
@@ -184,3 +186,25 @@ def test_production_never_serves_metrics_on_the_public_port() -> None:
     assert "/metrics" not in {getattr(r, "path", None) for r in with_port}
     development = {getattr(r, "path", None) for r in create_app(make_settings()).routes}
     assert "/metrics" in development
+
+
+async def test_a_lockout_whose_commit_fails_is_not_counted(client: AppClient) -> None:
+    await register(client)
+    threshold = client.settings.lockout_threshold
+    for _ in range(threshold - 1):
+        await password_grant(client, "alice@example.com", WRONG)
+
+    def refuse(_session: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    # Every commit fails from here: the guess that would lock is never kept.
+    event.listen(Session, "before_commit", refuse)
+    try:
+        r = await password_grant(client, "alice@example.com", WRONG)
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert r.status_code == 503, r.text
+    assert lockouts(await scrape(client), "account") == 0
+    locked = (await password_grant(client, "alice@example.com", WRONG)).status_code
+    assert locked == 400  # this one locks, and counts
+    assert lockouts(await scrape(client), "account") == 1
