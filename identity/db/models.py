@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Uuid,
     false,
     text,
     true,
@@ -180,9 +181,9 @@ class UserEvent(AppendOnly, Base):
 
     type: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    session_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_sessions.id", ondelete="SET NULL")
-    )
+    # No foreign key: the log keeps naming the session after the cleanup deleted it (a
+    # key would empty the column then), for as long as the event itself is kept.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ip: Mapped[str | None] = mapped_column(String(IP_MAX))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
