@@ -43,8 +43,9 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
     async with services(settings) as svc:
         while shown < args.limit:
             page = await user_admin.list_users(
-                svc, where, limit=min(PAGE, args.limit - shown), after=after
-            )
+                svc, where, limit=min(PAGE, args.limit - shown), after=after,
+                actor_id=None, origin=Origin.command_line(),
+            )  # fmt: skip
             for view in page.items:
                 print(user_line(view))
             shown += len(page.items)
@@ -60,7 +61,7 @@ async def _act(settings: Settings, args: argparse.Namespace) -> int:
     origin, email, action = Origin.command_line(), args.email, args.users_command
     async with services(settings) as svc:
         if action == "show":
-            print_user(await user_admin.get_user(svc, email))
+            print_user(await user_admin.get_user(svc, email, actor_id=None, origin=origin))
         elif action == "unlock":
             view, unlocked = await user_admin.unlock_user(
                 svc, email, actor_id=None, origin=origin, via="cli"

@@ -46,11 +46,16 @@ class AuthEventType(StrEnum):
     KEY_ROTATED = "key_rotated"
     KEY_REMOVED = "key_removed"
     KEY_REVOKED = "key_revoked"
-    # Reads by administrators: who looked at the log or the clients, and what they asked.
+    # Reads by administrators: who looked at the log, the clients or the accounts, and what
+    # they asked.
     EVENTS_VIEWED = "events_viewed"
     EVENTS_EXPORTED = "events_exported"
     CLIENTS_LISTED = "clients_listed"
     CLIENT_VIEWED = "client_viewed"
+    USERS_LISTED = "users_listed"
+    USER_VIEWED = "user_viewed"
+    USER_SESSIONS_LISTED = "user_sessions_listed"
+    USER_DEVICES_LISTED = "user_devices_listed"
 
 
 class EventFields(TypedDict, total=False):

@@ -59,3 +59,10 @@ def page_of(rows: Sequence[T], limit: int, view: Callable[[T], V]) -> Page[V]:
     if len(rows) > limit and shown:
         next_key = [shown[-1].created_at.isoformat(), str(shown[-1].id)]
     return Page(items=shown, next_key=next_key)
+
+
+def describe_page(page: Page[V], *, limit: int, after: Key | None) -> dict[str, object]:
+    """What a recorded read of a list says about the page it served: the page size asked,
+    how many rows it held, and whether it was the first or a later one (a cursor's content
+    names a row, so it is not recorded)."""
+    return {"limit": limit, "count": len(page.items), "page": "next" if after else "first"}

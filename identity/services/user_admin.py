@@ -6,13 +6,15 @@ that re-reads the account with its row locked, changes it with a conditional UPD
 records its event naming the acting administrator (`actor_id`; None from the command line,
 whose origin says `identity-cli`). A disable or a delete ends every session of the account
 in the same transaction, so their access tokens stop at once (the Bearer check refuses
-tokens of ended sessions and of accounts that can no longer sign in).
+tokens of ended sessions and of accounts that can no longer sign in). The reads are recorded
+too (`users_listed`, `user_viewed`), in the unit of work that reads, as the clients' are.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +33,7 @@ from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.lockout import unlock_account
 from identity.services.origin import Origin
-from identity.services.paging import Page, key_of, page_of
+from identity.services.paging import Page, describe_page, key_of, page_of
 
 # An account as an operator names it: its id (the API) or its email (the CLI).
 UserKey = uuid.UUID | str
@@ -68,9 +70,16 @@ async def _full_view(session: AsyncSession, user: User, now: datetime) -> AdminU
 
 
 async def list_users(
-    svc: Services, where: UserFilter, *, limit: int, after: Sequence[str] | None
+    svc: Services,
+    where: UserFilter,
+    *,
+    limit: int,
+    after: Sequence[str] | None,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
 ) -> Page[AdminUserView]:
-    """One page of live accounts, oldest first, matching every filter given.
+    """One page of live accounts, oldest first, matching every filter given; recorded as
+    `users_listed` with the filter and the page asked (never the cursor's content).
 
     Raises:
         ValidationFailed: `after` is not a (created_at, id) key.
@@ -83,13 +92,44 @@ async def list_users(
     )
     async with unit_of_work(svc.sessionmaker) as session:
         rows = await admin_queries.page_users(session, where, limit=limit, after=key)
-    return page_of(rows, limit, lambda row: AdminUserView.of(row[0], locked_devices=row[1]))
+        page = page_of(rows, limit, lambda row: AdminUserView.of(row[0], locked_devices=row[1]))
+        record(
+            session,
+            AuthEventType.USERS_LISTED,
+            at=svc.clock.now(),
+            actor_id=actor_id,
+            **origin.fields(),
+            data={"filter": _describe(where), **describe_page(page, limit=limit, after=key)},
+        )
+    return page
 
 
-async def get_user(svc: Services, key: UserKey) -> AdminUserView:
-    """One account with its lock state, failure count and session and device counts."""
+def _describe(where: UserFilter) -> dict[str, object]:
+    """The filter as recorded in `users_listed` (only what was set)."""
+    return {k: v for k, v in asdict(where).items() if v is not None}
+
+
+async def get_user(
+    svc: Services, key: UserKey, *, actor_id: uuid.UUID | None, origin: Origin
+) -> AdminUserView:
+    """One account with its lock state, failure count and session and device counts;
+    recorded as `user_viewed` (`user_id` = the account).
+
+    Raises:
+        UserNotFound: no such live account (nothing is recorded).
+    """
     async with unit_of_work(svc.sessionmaker) as session:
-        return await _full_view(session, await find_user(session, key), svc.clock.now())
+        now = svc.clock.now()
+        view = await _full_view(session, await find_user(session, key), now)
+        record(
+            session,
+            AuthEventType.USER_VIEWED,
+            at=now,
+            user_id=view.id,
+            actor_id=actor_id,
+            **origin.fields(),
+        )
+    return view
 
 
 async def create_user(

@@ -1,6 +1,7 @@
 """Administering one account's sessions and known devices: list them, end one session or all
-of them, forget a device. Each action is one unit of work with its event naming the acting
-administrator; an ended session's access tokens are refused at once by the Bearer check."""
+of them, forget a device. Each action, the lists included, is one unit of work with its event
+naming the acting administrator; an ended session's access tokens are refused at once by the
+Bearer check."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from identity.services.admin_views import AdminSessionView, DeviceView
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
-from identity.services.paging import Page, key_of, page_of
+from identity.services.paging import Page, describe_page, key_of, page_of
 from identity.services.sessions import session_is_live
 from identity.services.user_admin import UserKey, find_user
 
@@ -23,20 +24,37 @@ REVOKED_BY_ADMIN = "revoked_by_admin"
 
 
 async def list_user_sessions(
-    svc: Services, key: UserKey, *, limit: int, after: Sequence[str] | None
+    svc: Services,
+    key: UserKey,
+    *,
+    limit: int,
+    after: Sequence[str] | None,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
 ) -> Page[AdminSessionView]:
-    """One page of the account's sessions, live and ended, newest first.
+    """One page of the account's sessions, live and ended, newest first; recorded as
+    `user_sessions_listed` (`user_id` = the account).
 
     Raises:
-        UserNotFound: no such live account.
+        UserNotFound: no such live account (nothing is recorded).
         ValidationFailed: `after` is not a (created_at, id) key.
     """
     cursor = key_of(after)
     async with unit_of_work(svc.sessionmaker) as session:
         user = await find_user(session, key)
         rows = await admin_queries.page_sessions(session, user.id, limit=limit, after=cursor)
-    now = svc.clock.now()
-    return page_of(rows, limit, lambda row: AdminSessionView.of(row, now))
+        now = svc.clock.now()
+        page = page_of(rows, limit, lambda row: AdminSessionView.of(row, now))
+        record(
+            session,
+            AuthEventType.USER_SESSIONS_LISTED,
+            at=now,
+            user_id=user.id,
+            actor_id=actor_id,
+            **origin.fields(),
+            data=describe_page(page, limit=limit, after=cursor),
+        )
+    return page
 
 
 async def end_session(
@@ -101,19 +119,36 @@ async def end_all_sessions(
 
 
 async def list_devices(
-    svc: Services, key: UserKey, *, limit: int, after: Sequence[str] | None
+    svc: Services,
+    key: UserKey,
+    *,
+    limit: int,
+    after: Sequence[str] | None,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
 ) -> Page[DeviceView]:
-    """One page of the account's known (not forgotten) devices, newest first.
+    """One page of the account's known (not forgotten) devices, newest first; recorded as
+    `user_devices_listed` (`user_id` = the account).
 
     Raises:
-        UserNotFound: no such live account.
+        UserNotFound: no such live account (nothing is recorded).
         ValidationFailed: `after` is not a (created_at, id) key.
     """
     cursor = key_of(after)
     async with unit_of_work(svc.sessionmaker) as session:
         user = await find_user(session, key)
         rows = await admin_queries.page_devices(session, user.id, limit=limit, after=cursor)
-    return page_of(rows, limit, DeviceView.of)
+        page = page_of(rows, limit, DeviceView.of)
+        record(
+            session,
+            AuthEventType.USER_DEVICES_LISTED,
+            at=svc.clock.now(),
+            user_id=user.id,
+            actor_id=actor_id,
+            **origin.fields(),
+            data=describe_page(page, limit=limit, after=cursor),
+        )
+    return page
 
 
 async def forget_device(

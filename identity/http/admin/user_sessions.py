@@ -29,7 +29,12 @@ async def sessions_collection(request: Request) -> JSONResponse:
         return JSONResponse({"sessions_ended": ended}, headers=NO_STORE)
     page = page_request(request.query_params)
     found = await user_admin_sessions.list_user_sessions(
-        svc, user_id, limit=page.limit, after=page.after
+        svc,
+        user_id,
+        limit=page.limit,
+        after=page.after,
+        actor_id=admin.user.id,
+        origin=request_origin(request),
     )
     body = page_body([admin_session(v) for v in found.items], found.next_key)
     return JSONResponse(body, headers=NO_STORE)
@@ -49,11 +54,16 @@ async def end_session(request: Request) -> Response:
 
 
 async def list_devices(request: Request) -> JSONResponse:
-    await require_admin(request)
+    admin = await require_admin(request)
     user_id = path_id(request, "user_id")
     page = page_request(request.query_params)
     found = await user_admin_sessions.list_devices(
-        services_of(request), user_id, limit=page.limit, after=page.after
+        services_of(request),
+        user_id,
+        limit=page.limit,
+        after=page.after,
+        actor_id=admin.user.id,
+        origin=request_origin(request),
     )
     return JSONResponse(
         page_body([device(v) for v in found.items], found.next_key), headers=NO_STORE

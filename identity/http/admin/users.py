@@ -21,7 +21,7 @@ async def users_collection(request: Request) -> JSONResponse:
     """GET (list and search) and POST (create) /admin/users."""
     if request.method == "POST":
         return await create_user(request)
-    await require_admin(request)
+    admin = await require_admin(request)
     query = request.query_params
     page = page_request(query)
     where = user_admin.UserFilter(
@@ -30,7 +30,12 @@ async def users_collection(request: Request) -> JSONResponse:
         disabled=flag(query, "disabled"),
     )
     found = await user_admin.list_users(
-        services_of(request), where, limit=page.limit, after=page.after
+        services_of(request),
+        where,
+        limit=page.limit,
+        after=page.after,
+        actor_id=admin.user.id,
+        origin=request_origin(request),
     )
     body = page_body([admin_user(v) for v in found.items], found.next_key)
     return JSONResponse(body, headers=NO_STORE)
@@ -61,7 +66,10 @@ async def user_resource(request: Request) -> Response:
             svc, user_id, actor_id=admin.user.id, origin=request_origin(request)
         )
         return Response(status_code=204, headers=NO_STORE)
-    return JSONResponse(admin_user(await user_admin.get_user(svc, user_id)), headers=NO_STORE)
+    view = await user_admin.get_user(
+        svc, user_id, actor_id=admin.user.id, origin=request_origin(request)
+    )
+    return JSONResponse(admin_user(view), headers=NO_STORE)
 
 
 async def unlock_user(request: Request) -> JSONResponse:
