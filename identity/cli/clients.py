@@ -45,6 +45,10 @@ def _show(client: Client) -> None:
     print(f"introspection:    {'allowed' if client.can_introspect else 'no'}")
 
 
+# Clients read per recorded page by `clients list` (the admin API's largest page).
+LIST_PAGE = 200
+
+
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     origin = Origin.command_line()
     async with services(settings) as svc:
@@ -59,12 +63,21 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"client_secret:    {secret}")
                 print("(shown once: store it now; it cannot be read back)")
         elif action == "list":
-            for client in [svc.first_party, *await client_admin.list_clients(svc)]:
+            # Page by page, as the admin API reads them: each page recorded (clients_listed).
+            clients, after = [svc.first_party], None
+            while True:
+                page, after = await client_admin.list_clients_page(
+                    svc, after=after, limit=LIST_PAGE, actor_id=None, origin=origin
+                )
+                clients += page
+                if after is None:
+                    break
+            for client in clients:
                 kind = "confidential" if client.confidential else "public"
                 flag = " disabled" if client.disabled else ""
                 print(f"{client.client_id}  {kind}{flag}  {' '.join(sorted(client.grant_types))}")
         elif action == "show":
-            _show(await client_admin.get_client(svc, args.client_id))
+            _show(await client_admin.view_client(svc, args.client_id, actor_id=None, origin=origin))
         elif action == "update":
             spec = _spec(args)
             _show(

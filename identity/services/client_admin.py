@@ -152,12 +152,6 @@ async def first_party_conflict(svc: Services) -> bool:
         return await client_queries.get_live(session, svc.first_party.client_id) is not None
 
 
-async def list_clients(svc: Services) -> list[Client]:
-    async with unit_of_work(svc.sessionmaker) as session:
-        rows = await client_queries.list_live(session)
-    return [Client.of(r) for r in rows]
-
-
 async def list_clients_page(
     svc: Services, *, after: str | None, limit: int, actor_id: uuid.UUID | None, origin: Origin
 ) -> tuple[list[Client], str | None]:
@@ -180,7 +174,7 @@ async def list_clients_page(
 async def view_client(
     svc: Services, client_id: str, *, actor_id: uuid.UUID | None, origin: Origin
 ) -> Client:
-    """`get_client`, recorded as `client_viewed`.
+    """One client (the first-party one too), the reading recorded as `client_viewed`.
 
     Raises:
         ClientNotFound: neither the first-party client nor a live registration.
@@ -200,14 +194,6 @@ async def view_client(
             data={"client_id": client.client_id},
         )
     return client
-
-
-async def get_client(svc: Services, client_id: str) -> Client:
-    if client_id == svc.first_party.client_id:
-        return svc.first_party
-    async with unit_of_work(svc.sessionmaker) as session:
-        row = await _live_row(session, client_id)
-    return Client.of(row)
 
 
 async def update_client(

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.db.base import Base
+from tests.factories import events
 from tests.integration.conftest import AppClient
 from tests.integration.test_cli_users import identity_cli
 
@@ -125,3 +126,28 @@ async def test_the_cli_refuses_bad_registrations_in_one_line(engine: AsyncEngine
         assert code == 1, args
         assert reason in err, (args, err)
         assert len(err.strip().splitlines()) == 1
+
+
+async def test_the_cli_reads_of_clients_are_recorded_without_an_actor(
+    client: AppClient, engine: AsyncEngine
+) -> None:
+    for name in ("billing", "ledger"):
+        code, _, err = await clients(engine, "create", name, "--scope", "invoices:read")
+        assert code == 0, err
+    before = {e.id for e in await events(client.services.sessionmaker)}
+
+    code, out, err = await clients(engine, "list")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()][1:] == ["billing", "ledger"]
+    code, _, err = await clients(engine, "show", "ledger")
+    assert code == 0, err
+    code, _, _ = await clients(engine, "show", "nobody")
+    assert code != 0
+
+    read = [e for e in await events(client.services.sessionmaker) if e.id not in before]
+    assert sorted((e.type, e.actor_id, e.user_agent) for e in read) == [
+        ("client_viewed", None, "identity-cli"),
+        ("clients_listed", None, "identity-cli"),
+    ]
+    by_type = {e.type: e.data for e in read}
+    assert by_type == {"clients_listed": {"count": 2}, "client_viewed": {"client_id": "ledger"}}
