@@ -45,7 +45,9 @@ def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def _meta(cfg: Config, settings: Settings, login_clients: int, pg_version: str) -> dict[str, Any]:
+def _meta(
+    cfg: Config, settings: Settings, hash_slots: int, login_clients: int, pg_version: str
+) -> dict[str, Any]:
     commit = (
         subprocess.run(
             ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
@@ -74,7 +76,7 @@ def _meta(cfg: Config, settings: Settings, login_clients: int, pg_version: str) 
         ),
         "argon2": f"m={settings.argon2_memory_kib} KiB t={settings.argon2_time_cost} "
         f"p={settings.argon2_parallelism}",
-        "hash_concurrency": settings.hash_concurrency,
+        "hash_concurrency": hash_slots // cfg.workers,
         "load": (
             f"{connection}, from one Python asyncio (uvloop) process sharing the same CPUs; "
             f"closed-loop clients: {cfg.concurrency} for refresh, /me, JWKS and the bare "
@@ -122,7 +124,7 @@ async def _run_in(cfg: Config, admin: asyncpg.Connection, database: str) -> Run:
     pg = PgCpu(admin, database)
     await pg.start()
     version = await admin.fetchval("SHOW server_version")
-    result = Run(_meta(cfg, service.settings, service.login_clients, version))
+    result = Run(_meta(cfg, service.settings, service.hash_slots, service.login_clients, version))
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
         result.baselines["starlette"] = await baselines.bare_starlette(
             cfg, Meters(None, pg), Path(tmp) / "bare.log"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bench.config import Config
 from bench.database import seed_users, sqlalchemy_url
 from bench.fixtures import PASSWORD
+from identity.cli.server import worker_environment
 from identity.config import Settings
 from identity.crypto.passwords import Argon2Parameters, PasswordHasher
 
@@ -59,5 +60,7 @@ async def prepare(cfg: Config, database: str) -> Service:
         capture_output=True,
     )
     emails = await seed_users(url, cfg.users, PasswordHasher(params).hash(PASSWORD))
-    slots = cfg.workers * settings.hash_concurrency
+    # As `identity serve --workers` shares the CPUs among its workers (cli/server.py).
+    env.update(worker_environment(settings, cfg.workers))
+    slots = cfg.workers * int(env.get("IDENTITY_HASH_CONCURRENCY", settings.hash_concurrency))
     return Service(url, env, settings, params, slots, cfg.login_clients or 2 * slots, emails)

@@ -51,8 +51,16 @@ Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 
 def _cpu_count() -> int:
-    """the CPU count, at least 2"""
+    """the CPU count, at least 2; under `identity serve --workers N`, the CPU count divided
+    among the N workers, at least 1"""
     return max(2, os.cpu_count() or 2)
+
+
+def hash_concurrency_per_worker(workers: int) -> int:
+    """The default hash concurrency of each of `workers` processes: the CPUs shared among
+    them. Every worker taking them all would run workers x CPUs hashes at once, each with
+    its own `IDENTITY_ARGON2_MEMORY_KIB`, on CPUs that can compute only as many."""
+    return _cpu_count() if workers <= 1 else max(1, (os.cpu_count() or 2) // workers)
 
 
 class UnsafeSettings(ValueError):

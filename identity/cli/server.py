@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import logging
 import math
+import os
 import sys
 
 from identity.app import engine_from
 from identity.cli._common import Subcommands
 from identity.cli.management import multiprocess_metrics, start_management_server
-from identity.config import Settings
+from identity.config import Settings, hash_concurrency_per_worker
 from identity.db import migrations
 from identity.db.engine import is_sqlite
 from identity.db.schema_compat import SchemaVerdict
@@ -106,6 +107,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def _run_uvicorn(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    os.environ.update(worker_environment(settings, args.workers))
+
     uvicorn.run(
         "identity.app:create_app",
         factory=True,
@@ -123,6 +126,14 @@ def _run_uvicorn(settings: Settings, args: argparse.Namespace) -> None:
         log_config=None,
         access_log=False,  # ours (logger identity.access) logs route templates, not paths
     )
+
+
+def worker_environment(settings: Settings, workers: int) -> dict[str, str]:
+    """What the workers' settings (read again from the environment by each) must add: the
+    hash concurrency shared among them, unless the operator chose one."""
+    if "hash_concurrency" in settings.model_fields_set:
+        return {}
+    return {"IDENTITY_HASH_CONCURRENCY": str(hash_concurrency_per_worker(workers))}
 
 
 def register(sub: Subcommands) -> None:

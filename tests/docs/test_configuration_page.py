@@ -25,7 +25,7 @@ def test_every_setting_has_a_row_with_its_default() -> None:
     assert rows == [f"IDENTITY_{name.upper()}" for name in Settings.model_fields]
     page = config_reference.render()
     assert "| `IDENTITY_ACCESS_TOKEN_TTL` | duration | 600 s (10 min) | Lifetime" in page
-    assert "| `IDENTITY_HASH_CONCURRENCY` | integer | the CPU count, at least 2 |" in page
+    assert "| `IDENTITY_HASH_CONCURRENCY` | integer | the CPU count, at least 2; under" in page
     assert "| `IDENTITY_REDIS_URL` | string, optional | unset |" in page
 
 
