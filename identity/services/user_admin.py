@@ -264,7 +264,11 @@ async def delete_user(
     """
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        user = await find_user(session, key, for_update=True)
+        # The devices' rows before the account's, as `unlock_user`: forgetting the devices
+        # after locking the account could deadlock with a login from one of them (a 500).
+        user = await find_user(session, key)
+        await device_queries.lock_rows_of(session, user.id)
+        user = await find_user(session, user.id, for_update=True)
         view = await _full_view(session, user, now)
         if not await admin_queries.soft_delete_user(session, user.id, now):
             raise UserNotFound  # deleted meanwhile
