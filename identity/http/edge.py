@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from identity.http.client_ip import IPNetwork, clean_user_agent, resolve_client_ip
 from identity.http.metrics import route_template
 from identity.http.security_headers import SECURITY_HEADERS
-from identity.logs import request_id_var
+from identity.logs import redact, request_id_var
 from identity.metrics import UNMATCHED_ROUTE, Metrics
 
 logger = logging.getLogger("identity.access")
@@ -161,7 +161,9 @@ class EdgeMiddleware:
                     [hop.decode("latin-1") for hop in forwarded_for],
                     self.trusted_proxies,
                 ),
-                "user_agent": agent[:LOGGED_USER_AGENT_MAX] if agent else None,
+                # Redacted before it is cut: a token straddling the cut would otherwise
+                # lose the shape the filter recognises it by (the filter scans it again).
+                "user_agent": redact(agent)[:LOGGED_USER_AGENT_MAX] if agent else None,
             },
         )
         logger.handle(record)

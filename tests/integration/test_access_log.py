@@ -176,3 +176,22 @@ async def test_a_whole_flow_logs_no_password_or_token(
     statuses = [a["status"] for a in access_lines(log)]
     assert 500 in statuses
     assert 400 in statuses
+
+
+async def test_a_token_in_a_long_user_agent_is_redacted_before_the_line_is_cut(
+    make_client: Callable[..., Any], log: io.StringIO
+) -> None:
+    """The line keeps the first 200 characters of the user agent: a token that straddles
+    that cut must be recognised whole, before it is cut into a shape no rule knows."""
+    client = await make_client()
+    await register(client)
+    token = (await login(client))["access_token"]
+    header, payload, _ = token.split(".")
+    agent = "probe/2.0 " + "x" * (200 - 10 - len(header) - 20) + " " + token
+    r = await client.get("/healthz", headers={"User-Agent": agent})
+    assert r.status_code == 200
+    (line,) = [a for a in access_lines(log) if a["route"] == "/healthz"]
+    assert line["user_agent"].startswith("probe/2.0 x")
+    assert "[redacted" in line["user_agent"]
+    assert header not in log.getvalue()
+    assert payload[:12] not in log.getvalue()
