@@ -1,6 +1,6 @@
-"""`identity serve --workers N` shares the CPUs among the workers' hash pools, unless the
-operator set IDENTITY_HASH_CONCURRENCY: N workers each taking every CPU would run N x CPUs
-argon2 computations at once, each with its own memory."""
+"""`identity serve --workers N` shares the CPUs among the workers' hash pools (at least 2
+each), unless the operator set IDENTITY_HASH_CONCURRENCY: N workers each taking every CPU
+would run N x CPUs argon2 computations at once, each with its own memory."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("cpus", "workers", "each"), [(8, 1, 8), (8, 2, 4), (8, 3, 2), (2, 2, 1), (2, 4, 1), (1, 1, 2)]
+    ("cpus", "workers", "each"),
+    [(8, 1, 8), (8, 2, 4), (16, 4, 4), (8, 3, 2), (8, 8, 2), (2, 2, 2), (1, 1, 2)],
 )
 def test_the_cpus_are_shared_among_the_workers(
     monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int, each: int
