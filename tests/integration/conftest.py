@@ -7,7 +7,9 @@ requests inside a test see each other's commits exactly as in production.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ from identity.config import Settings
 from identity.db import migrations
 from identity.db.base import Base
 from identity.db.engine import create_engine, create_sessionmaker
+from identity.logs import log_handler
 from identity.services.container import Services
 from tests.conftest import make_settings
 
@@ -112,3 +115,22 @@ async def make_client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[C
 async def client(make_client: Callable[..., Any]) -> AppClient:
     result: AppClient = await make_client()
     return result
+
+
+@pytest.fixture
+def log() -> Iterator[io.StringIO]:
+    """What the real log handler (redaction, then JSON) writes, at DEBUG."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handler = log_handler(stream)
+    saved = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    # The test's own HTTP client logs its URLs; only the service's lines are under test.
+    logging.getLogger("httpx").disabled = True
+    try:
+        yield stream
+    finally:
+        logging.getLogger("httpx").disabled = False
+        root.removeHandler(handler)
+        root.setLevel(saved)

@@ -8,39 +8,18 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from starlette.routing import Route
 
 from identity.http.routes import routes
-from identity.logs import log_handler
 from tests.factories import bearer, login, password_grant, refresh_grant, register
 from tests.integration.admin_support import make_admin
 
 MARKER = "marker passphrase 5d1c e0a7"
 NEW_MARKER = "second marker passphrase 77b2"
 ADMIN_MARKER = "admin-chosen marker passphrase 3f9a"
-
-
-@pytest.fixture
-def log() -> Iterator[io.StringIO]:
-    """What the real handler (redaction, then JSON) writes, at DEBUG."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handler = log_handler(stream)
-    saved = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    # The test's own HTTP client logs its URLs; only the service's lines are under test.
-    logging.getLogger("httpx").disabled = True
-    try:
-        yield stream
-    finally:
-        logging.getLogger("httpx").disabled = False
-        root.removeHandler(handler)
-        root.setLevel(saved)
 
 
 def access_lines(log: io.StringIO) -> list[dict[str, Any]]:

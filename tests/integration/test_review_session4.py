@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from starlette.routing import Route
 from identity.db.models import KnownDevice, User
 from identity.http.errors import OAUTH_PATHS
 from identity.http.routes import routes
-from identity.logs import log_handler, request_id_var
+from identity.logs import request_id_var
 from tests.factories import login, register
 from tests.integration.admin_support import make_admin
 from tests.integration.conftest import AppClient
@@ -58,23 +57,6 @@ async def raw(
 
 def values(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
     return [v for n, v in headers if n.lower() == name]
-
-
-@pytest.fixture
-def log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handler = log_handler(stream)
-    saved = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    logging.getLogger("httpx").disabled = True
-    try:
-        yield stream
-    finally:
-        logging.getLogger("httpx").disabled = False
-        root.removeHandler(handler)
-        root.setLevel(saved)
 
 
 HOSTILE_IDS = [
