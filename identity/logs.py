@@ -13,7 +13,8 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -144,27 +145,46 @@ class RedactSecrets(logging.Filter):
 _ENCODER = json.JSONEncoder(default=str)
 
 
+def json_line(
+    created: float,
+    level: str,
+    name: str,
+    msg: str,
+    fields: Mapping[str, Any],
+    exc: str | None = None,
+    stack: str | None = None,
+) -> str:
+    """One log line as JSON: time, level, logger, message, the request id, then the extra
+    fields. The one rendering of `JsonFormatter` and of `log_fields`' direct lines."""
+    out: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(created, UTC).isoformat(),
+        "level": level.lower(),
+        "logger": name,
+        "msg": msg,
+    }
+    request_id = request_id_var.get()
+    if request_id:
+        out["request_id"] = request_id
+    out.update(fields)
+    if exc:
+        out["exc"] = exc
+    if stack:
+        out["stack"] = stack
+    return _ENCODER.encode(out)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
+        fields = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _NOT_EXTRA and not key.startswith("_")
         }
-        request_id = request_id_var.get()
-        if request_id:
-            out["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _NOT_EXTRA and not key.startswith("_"):
-                out[key] = value
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        elif record.exc_text:  # RedactSecrets leaves the redacted text only
-            out["exc"] = record.exc_text
-        if record.stack_info:
-            out["stack"] = record.stack_info
-        return _ENCODER.encode(out)
+        exc = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        return json_line(
+            record.created, record.levelname, record.name, record.getMessage(), fields,
+            exc=exc, stack=record.stack_info,
+        )  # fmt: skip
 
 
 def log_handler(stream: IO[str], json_logs: bool = True) -> logging.Handler:
@@ -178,9 +198,17 @@ def log_handler(stream: IO[str], json_logs: bool = True) -> logging.Handler:
     return handler
 
 
+# The handler `configure_logging` installed, when it writes JSON: `log_fields` may write
+# straight to it.
+_installed: logging.StreamHandler[IO[str]] | None = None
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
+    global _installed
     root = logging.getLogger()
-    root.handlers[:] = [log_handler(sys.stderr, json_logs)]
+    handler = log_handler(sys.stderr, json_logs)
+    root.handlers[:] = [handler]
+    _installed = handler if json_logs and isinstance(handler, logging.StreamHandler) else None
     # Neither format shows the thread or the process, which every record would otherwise
     # look up (an access line is written for every request).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
@@ -198,3 +226,51 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     # asks for it (db/engine.py); the redaction filter stays the backstop.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+def log_fields(logger: logging.Logger, level: int, msg: str, fields: dict[str, Any]) -> None:
+    """`logger.log(level, msg, extra=fields)`, for a line written on every request (the
+    access log; the caller checked `logger.isEnabledFor(level)`).
+
+    When the line would reach only the handler `configure_logging` installed, it is
+    rendered here as that handler renders a record (the same redaction, `_redact_value`;
+    the same JSON, `json_line`) and written under the handler's lock: logging's generic
+    record, filter and format cost more than the rest of a cheap request
+    (bench/README.md). Anywhere else (another handler or filter, a test's, plain text)
+    the line is an ordinary record.
+    """
+    handler = _installed
+    if handler is None or not _reaches_only(logger, handler, level):
+        logger.handle(logger.makeRecord(logger.name, level, "", 0, msg, (), None, extra=fields))
+        return
+    redacted = {key: _redact_value(value) for key, value in fields.items()}
+    line = json_line(time.time(), logging.getLevelName(level), logger.name, redact(msg), redacted)
+    handler.acquire()
+    try:
+        handler.stream.write(line + handler.terminator)
+        handler.flush()
+    except Exception:
+        handler.handleError(logging.makeLogRecord({"name": logger.name, "msg": msg}))
+    finally:
+        handler.release()
+
+
+def _reaches_only(logger: logging.Logger, handler: logging.Handler, level: int) -> bool:
+    """Whether a record of `logger` at `level` would reach `handler` alone, unfiltered
+    but by the handler's own filters (which `log_fields` applies itself)."""
+    if logger.disabled or level < handler.level:
+        return False
+    if type(handler.formatter) is not JsonFormatter or not (
+        len(handler.filters) == 1 and type(handler.filters[0]) is RedactSecrets
+    ):
+        return False
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return False
+        if current.parent is None:  # the root
+            return len(current.handlers) == 1 and current.handlers[0] is handler
+        if current.handlers or not current.propagate:
+            return False
+        current = current.parent
+    return False

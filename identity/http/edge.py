@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from identity.http.client_ip import IPNetwork, clean_user_agent, resolve_client_ip
 from identity.http.metrics import route_template
 from identity.http.security_headers import SECURITY_HEADERS
-from identity.logs import redact, request_id_var
+from identity.logs import log_fields, redact, request_id_var
 from identity.metrics import UNMATCHED_ROUTE, Metrics
 
 logger = logging.getLogger("identity.access")
@@ -141,17 +141,11 @@ class EdgeMiddleware:
         agent = clean_user_agent(user_agent.decode("latin-1") if user_agent else None)
         # The route template, never the path or its query string (ids, tokens); the
         # request id is added by the formatter (logs.request_id_var).
-        # makeRecord + handle, as logger.log would, minus its search for the calling line
-        # (no source file: the logger's name says where access lines come from).
-        record = logger.makeRecord(
-            logger.name,
+        log_fields(
+            logger,
             self.log_level or logging.INFO,
-            "",
-            0,
             "request",
-            (),
-            None,
-            extra={
+            {
                 "method": scope["method"][:16],
                 "route": route,
                 "status": status,
@@ -162,11 +156,10 @@ class EdgeMiddleware:
                     self.trusted_proxies,
                 ),
                 # Redacted before it is cut: a token straddling the cut would otherwise
-                # lose the shape the filter recognises it by (the filter scans it again).
+                # lose the shape the redaction recognises it by (it is scanned again).
                 "user_agent": redact(agent)[:LOGGED_USER_AGENT_MAX] if agent else None,
             },
         )
-        logger.handle(record)
 
 
 def _with(
