@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,48 +17,35 @@ ATTEMPTS = cast(Table, LoginAttempt.__table__)
 INSERT_ATTEMPT = insert_every_column(ATTEMPTS)
 
 
-def add_login_attempt(
-    session: AsyncSession,
-    *,
-    identifier: str,
-    user_id: uuid.UUID | None,
-    succeeded: bool,
-    reason: str | None,
-    ip: str | None,
-    user_agent: str | None,
-    now: datetime,
-) -> LoginAttempt:
-    attempt = LoginAttempt(
-        identifier=identifier[:EMAIL_MAX],
-        user_id=user_id,
-        outcome="succeeded" if succeeded else "failed",
-        reason=reason,
-        ip=ip,
-        user_agent=user_agent,
-        created_at=now,
-    )
+class AttemptFields(TypedDict):
+    """An attempt as the services describe it (`attempt_row` turns it into columns)."""
+
+    identifier: str
+    user_id: uuid.UUID | None
+    succeeded: bool
+    reason: str | None
+    ip: str | None
+    user_agent: str | None
+    now: datetime
+
+
+def add_login_attempt(session: AsyncSession, **fields: Unpack[AttemptFields]) -> LoginAttempt:
+    """Add the attempt to `session` (a refusal's: it commits with the failure count)."""
+    attempt = LoginAttempt(**attempt_row(**fields))
     session.add(attempt)
     return attempt
 
 
-def attempt_row(
-    *,
-    identifier: str,
-    user_id: uuid.UUID | None,
-    succeeded: bool,
-    reason: str | None,
-    ip: str | None,
-    user_agent: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Every column of an attempt, for INSERT_ATTEMPT (a successful login's)."""
+def attempt_row(**fields: Unpack[AttemptFields]) -> dict[str, Any]:
+    """Every column of an attempt: for INSERT_ATTEMPT (a successful login's) and for
+    `add_login_attempt`."""
     return {
         "id": uuid.uuid4(),
-        "identifier": identifier[:EMAIL_MAX],
-        "user_id": user_id,
-        "outcome": "succeeded" if succeeded else "failed",
-        "reason": reason,
-        "ip": ip,
-        "user_agent": user_agent,
-        "created_at": now,
+        "identifier": fields["identifier"][:EMAIL_MAX],
+        "user_id": fields["user_id"],
+        "outcome": "succeeded" if fields["succeeded"] else "failed",
+        "reason": fields["reason"],
+        "ip": fields["ip"],
+        "user_agent": fields["user_agent"],
+        "created_at": fields["now"],
     }
