@@ -11,6 +11,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement
 
 from identity.db.direct import Connection, Statement, insert_every_column, load
 from identity.db.models import KnownDevice, User
@@ -52,7 +54,9 @@ async def live_user_and_device(
     return load(User, row, "u_"), device
 
 
-_USABLE_FOR_UPDATE = Statement(
+# The device (`device_id`) if neither forgotten nor locked, its row locked: a login from it
+# checks this first, alone here, inside its one statement on PostgreSQL (`db/logins.py`).
+USABLE_FOR_UPDATE = (
     select(_DEVICES.c.id)
     .where(
         _DEVICES.c.id == bindparam("device_id"),
@@ -61,6 +65,7 @@ _USABLE_FOR_UPDATE = Statement(
     )
     .with_for_update()
 )
+_USABLE_FOR_UPDATE = Statement(USABLE_FOR_UPDATE)
 
 
 async def usable_for_update(conn: Connection, device_id: uuid.UUID) -> bool:
@@ -98,42 +103,37 @@ def device_row(
     }
 
 
-_RECOGNISED = Statement(
-    update(_DEVICES)
-    .where(_DEVICES.c.id == bindparam("device_id"), _DEVICES.c.deleted_at.is_(None))
-    .values(
-        token_digest=bindparam("digest"),
-        failed_login_count=0,
-        expires_at=bindparam("expires_at"),
-        last_used_at=bindparam("now"),
-        last_used_ip=bindparam("ip"),
-        last_used_user_agent=bindparam("user_agent"),
-        updated_at=bindparam("now"),
+def recognise(*conditions: ColumnElement[bool]) -> Update:
+    """A successful login from this device (`device_id`), if still known and `conditions`
+    hold: the new token's row (`device_row`'s columns, prefixed `d_`) gives it a fresh
+    token and a later expiry, and its failure count resets. Run alone here; inside one
+    statement with the rest of the login's writes on PostgreSQL (`db/logins.py`)."""
+    return (
+        update(_DEVICES)
+        .where(_DEVICES.c.id == bindparam("device_id"), _DEVICES.c.deleted_at.is_(None))
+        .where(*conditions)
+        .values(
+            token_digest=bindparam("d_token_digest"),
+            failed_login_count=0,
+            expires_at=bindparam("d_expires_at"),
+            last_used_at=bindparam("now"),
+            last_used_ip=bindparam("d_last_used_ip"),
+            last_used_user_agent=bindparam("d_last_used_user_agent"),
+            updated_at=bindparam("now"),
+        )
     )
-)
+
+
+_RECOGNISED = Statement(recognise())
+_RECOGNISED_COLUMNS = ("token_digest", "expires_at", "last_used_ip", "last_used_user_agent")
 
 
 async def recognised(
-    conn: Connection,
-    device_id: uuid.UUID,
-    *,
-    digest: bytes,
-    now: datetime,
-    expires_at: datetime,
-    ip: str | None,
-    user_agent: str | None,
+    conn: Connection, device_id: uuid.UUID, *, device: dict[str, Any], now: datetime
 ) -> bool:
-    """A successful login from this device: a fresh token, a reset count, a later expiry."""
-    count = await conn.execute(
-        _RECOGNISED,
-        device_id=device_id,
-        digest=digest,
-        now=now,
-        expires_at=expires_at,
-        ip=ip,
-        user_agent=user_agent,
-    )
-    return count == 1
+    """`recognise` with `device`, a new token's row (`device_row`); True if it was known."""
+    params = {"d_" + key: device[key] for key in _RECOGNISED_COLUMNS}
+    return await conn.execute(_RECOGNISED, device_id=device_id, now=now, **params) == 1
 
 
 async def count_failure(session: AsyncSession, device_id: uuid.UUID, now: datetime) -> int:

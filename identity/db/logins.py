@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, select
 from sqlalchemy.sql.selectable import CTE
 
 from identity.db import devices as device_queries
@@ -39,46 +39,19 @@ def _insert_from(table: Table, done: CTE, prefix: str, name: str) -> CTE:
 
 
 def _statement(known_device: bool, rehash: bool) -> Statement:
-    conditions = [
-        _USERS.c.id == bindparam("user_id"),
-        _USERS.c.password_hash == bindparam("verified_hash"),
-        _USERS.c.is_active.is_(True),
-        _USERS.c.deleted_at.is_(None),
-    ]
-    values: dict[str, Any] = {"last_login_at": bindparam("now"), "updated_at": bindparam("now")}
-    device = _DEVICES.c.id == bindparam("device_id")
+    account = user_queries.complete_login_update(known_device, rehash)
     ctes: list[CTE] = []
     if known_device:
-        usable = (
-            select(_DEVICES.c.id)
-            .where(device, _DEVICES.c.deleted_at.is_(None), _DEVICES.c.locked_at.is_(None))
-            .with_for_update()
-            .cte("usable")
-        )
+        usable = device_queries.USABLE_FOR_UPDATE.cte("usable")
         ctes.append(usable)
-        conditions.append(exists(select(usable.c.id)))
-    else:
-        values["failed_login_count"] = 0
-        conditions.append(_USERS.c.locked_at.is_(None))
-    if rehash:
-        values["password_hash"] = bindparam("new_hash")
-    done = update(_USERS).where(*conditions).values(**values).returning(_USERS.c.id).cte("done")
+        account = account.where(exists(select(usable.c.id)))
+    done = account.returning(_USERS.c.id).cte("done")
     ctes.append(_insert_from(_SESSIONS, done, "s_", "new_session"))
     new_device = select(*(bindparam("d_" + c.key, type_=c.type) for c in _DEVICES.c))
     new_device = new_device.select_from(done)
     if known_device:
         recognised = (
-            update(_DEVICES)
-            .where(device, _DEVICES.c.deleted_at.is_(None), exists(select(done.c.id)))
-            .values(
-                token_digest=bindparam("d_token_digest"),
-                failed_login_count=0,
-                expires_at=bindparam("d_expires_at"),
-                last_used_at=bindparam("now"),
-                last_used_ip=bindparam("d_last_used_ip"),
-                last_used_user_agent=bindparam("d_last_used_user_agent"),
-                updated_at=bindparam("now"),
-            )
+            device_queries.recognise(exists(select(done.c.id)))
             .returning(_DEVICES.c.id)
             .cte("recognised")
         )
@@ -145,13 +118,7 @@ async def record_success(
         return False
     await conn.execute(INSERT_SESSION, **session)
     if device_id is None or not await device_queries.recognised(
-        conn,
-        device_id,
-        digest=device["token_digest"],
-        now=now,
-        expires_at=device["expires_at"],
-        ip=device["last_used_ip"],
-        user_agent=device["last_used_user_agent"],
+        conn, device_id, device=device, now=now
     ):
         await conn.execute(device_queries.INSERT_DEVICE, **device)
     await conn.execute(INSERT_ATTEMPT, **attempt)

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Update
 
 from identity.db.direct import Connection, Statement
 from identity.db.models import User
@@ -96,7 +97,11 @@ async def unlock(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) ->
     return await updated_one(session, stmt)
 
 
-def _complete_login(known_device: bool, rehash: bool) -> Statement:
+def complete_login_update(known_device: bool, rehash: bool) -> Update:
+    """The account's UPDATE of a verified login, conditional on what the lookup saw (see
+    `complete_login`); parameters `user_id`, `verified_hash`, `now`, and `new_hash` when
+    `rehash`. Run alone here; inside one statement with the rest of the login's writes on
+    PostgreSQL (`db/logins.py`)."""
     values: dict[str, Any] = {"last_login_at": bindparam("now"), "updated_at": bindparam("now")}
     conditions = [
         User.id == bindparam("user_id"),
@@ -109,12 +114,12 @@ def _complete_login(known_device: bool, rehash: bool) -> Statement:
         conditions.append(User.locked_at.is_(None))
     if rehash:
         values["password_hash"] = bindparam("new_hash")
-    return Statement(update(cast(Table, User.__table__)).where(*conditions).values(**values))
+    return update(cast(Table, User.__table__)).where(*conditions).values(**values)
 
 
 # By (from a known device, with an upgraded hash).
 _COMPLETE_LOGIN = {
-    (known, rehash): _complete_login(known, rehash)
+    (known, rehash): Statement(complete_login_update(known, rehash))
     for known in (False, True)
     for rehash in (False, True)
 }
