@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.db.direct import Connection, Row, Statement, insert_every_column, load
@@ -116,15 +117,7 @@ async def rotate_recorded(
 ) -> bool:
     """`rotate` and, if it won, the INSERT of `event` (the columns of `db.events`), in one
     transaction; True for the winner."""
-    swap = {
-        "session_id": session_id,
-        "from_generation": from_generation,
-        "to_generation": from_generation + 1,
-        "now": now,
-        "idle_expires_at": idle_expires_at,
-        "ip": ip,
-        "user_agent": user_agent,
-    }
+    swap = _swap(session_id, from_generation, now, idle_expires_at, ip, user_agent)
     if conn.dialect == "postgresql":
         recorded = {f"event_{key}": value for key, value in event.items()}
         return await conn.fetchrow(ROTATE_RECORDED, **swap, **recorded) is not None
@@ -218,25 +211,31 @@ async def rotate(
     ip: str | None,
     user_agent: str | None,
 ) -> bool:
-    """Advance the generation by one if it is still `from_generation`; True for the winner."""
-    stmt = (
-        update(UserSession)
-        .where(
-            UserSession.id == session_id,
-            UserSession.refresh_generation == from_generation,
-            UserSession.revoked_at.is_(None),
-        )
-        .values(
-            refresh_generation=from_generation + 1,
-            refreshed_at=now,
-            idle_expires_at=idle_expires_at,
-            last_used_at=now,
-            last_used_ip=ip,
-            last_used_user_agent=user_agent,
-            updated_at=now,
-        )
-    )
-    return await updated_one(session, stmt)
+    """Advance the generation by one if it is still `from_generation`; True for the winner.
+    The same UPDATE as the hot path's (`rotate_recorded`), in the caller's unit of work."""
+    swap = _swap(session_id, from_generation, now, idle_expires_at, ip, user_agent)
+    result: CursorResult[Any] = await session.execute(_ROTATED, swap)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+def _swap(
+    session_id: uuid.UUID,
+    from_generation: int,
+    now: datetime,
+    idle_expires_at: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> dict[str, Any]:
+    """The parameters of `_ROTATED`."""
+    return {
+        "session_id": session_id,
+        "from_generation": from_generation,
+        "to_generation": from_generation + 1,
+        "now": now,
+        "idle_expires_at": idle_expires_at,
+        "ip": ip,
+        "user_agent": user_agent,
+    }
 
 
 async def replayed(

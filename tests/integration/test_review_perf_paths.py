@@ -116,6 +116,30 @@ async def test_racing_refreshes_without_grace_end_the_family_on_both_databases(
     assert (await client.get("/me", headers=bearer(winner))).status_code == 401
 
 
+async def test_the_fallback_rotates_the_current_token_as_the_fast_path_does(
+    client: AppClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`tokens._rotate` is the whole decision; the fast path only answers the common case
+    first. Without it, the current token still rotates, once, with its event."""
+    from identity.services import tokens
+
+    async def never(*args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(tokens, "_rotate_current", never)
+    user = await register(client)
+    first = await login(client)
+    r = await refresh_grant(client, first["refresh_token"])
+    assert r.status_code == 200, r.text
+    (row,) = await sessions_of(sessionmaker, user["id"])
+    assert (row.refresh_generation, row.revoked_at) == (1, None)
+    refreshed = await events(sessionmaker, "token_refreshed")
+    assert [(e.session_id, e.data) for e in refreshed] == [(row.id, {"generation": 1})]
+    assert (await refresh_grant(client, r.json()["refresh_token"])).status_code == 200
+
+
 async def _set_user(sessionmaker: async_sessionmaker[AsyncSession], **values: Any) -> None:
     async with sessionmaker() as session:
         await session.execute(update(User).values(**values))
