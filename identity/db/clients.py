@@ -41,13 +41,6 @@ async def get_live_direct(conn: Connection, client_id: str) -> OAuthClient | Non
     return load(OAuthClient, row) if row is not None else None
 
 
-async def list_live(session: AsyncSession) -> Sequence[OAuthClient]:
-    stmt = (
-        select(OAuthClient).where(OAuthClient.deleted_at.is_(None)).order_by(OAuthClient.client_id)
-    )
-    return (await session.scalars(stmt)).all()
-
-
 async def list_live_page(
     session: AsyncSession, *, after: str | None, limit: int
 ) -> Sequence[OAuthClient]:

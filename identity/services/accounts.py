@@ -23,7 +23,7 @@ from identity.errors import (
 )
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
-from identity.services.lockout import register_failure, unlock_account
+from identity.services.lockout import register_failure
 from identity.services.origin import Origin
 from identity.services.password_policy import check_password, user_inputs
 from identity.services.views import ProfileView
@@ -225,21 +225,6 @@ async def change_password(
             **origin.fields(),
             data={"sessions_ended": len(ended)},
         )
-
-
-async def unlock_by_email(
-    svc: Services, email: str, *, origin: Origin, via: str
-) -> tuple[User, bool] | None:
-    """Lift a lockout by email (the operator's command): the account and whether it was
-    locked, or None when no live account has this email."""
-    async with unit_of_work(svc.sessionmaker) as session:
-        user = await user_queries.get_live_by_email(session, normalize_email(email))
-        if user is None:
-            return None
-        unlocked = await unlock_account(
-            session, user, actor_id=None, origin=origin, now=svc.clock.now(), via=via
-        )
-    return user, unlocked
 
 
 ROLE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")

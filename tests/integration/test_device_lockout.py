@@ -12,8 +12,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from identity.db.models import User
-from identity.services.accounts import unlock_by_email
 from identity.services.origin import Origin
+from identity.services.user_admin import unlock_user
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -107,9 +107,10 @@ async def test_a_device_locks_on_its_own_failures_and_the_unlock_lifts_all(
     for _ in range(3):
         await password_grant(client, "alice@example.com", WRONG)
     assert (await password_grant(client)).status_code == 400  # now the account is locked too
-    found = await unlock_by_email(client.services, "alice@example.com", origin=Origin(), via="t")
-    assert found is not None
-    assert found[1] is True
+    _, unlocked = await unlock_user(
+        client.services, "alice@example.com", actor_id=None, origin=Origin(), via="t"
+    )
+    assert unlocked is True
     (unlocked,) = await events(sessionmaker, "account_unlocked")
     assert unlocked.data == {"via": "t", "account": True, "devices": 1}
     assert (await with_device(client, device)).status_code == 200

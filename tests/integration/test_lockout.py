@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from identity.services.accounts import unlock_by_email
 from identity.services.origin import Origin
+from identity.services.user_admin import unlock_user
 from tests.factories import (
     OTHER_PASSWORD,
     PASSWORD,
@@ -32,9 +32,10 @@ WRONG = "definitely not the password"
 
 
 async def unlock(client: AppClient, email: str) -> bool:
-    found = await unlock_by_email(client.services, email, origin=Origin(), via="test")
-    assert found is not None
-    return found[1]
+    _, unlocked = await unlock_user(
+        client.services, email, actor_id=None, origin=Origin(), via="test"
+    )
+    return unlocked
 
 
 async def test_threshold_locks_unknown_devices_out_and_keeps_the_sessions(
