@@ -6,62 +6,55 @@ import functools
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from identity.http.context import services_of, services_of_scope
 
 
 class _JwksEndpoint:
-    """An ASGI app rather than a function, so that Starlette routes to it as it is."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _jwks(scope, receive, send)
-
-
-async def _jwks(scope: Scope, receive: Receive, send: Send) -> None:
     """The published keys; 503 (no-store) before any are loaded, and no-store while the
     instance's set is stale, so no cache keeps an empty or outdated set for max-age.
 
     The body and the ETag are rendered once per key set (`KeySnapshot`), and so are the
     answer's headers here, per key set and cache policy: a request only compares ETags.
-    A plain ASGI endpoint (no `Request`, no handler wrapper): the most called route of all,
-    by every sibling service's verifier; `KeysUnavailable` still reaches the error handlers
-    (Starlette's ExceptionMiddleware is around every route)."""
-    snapshot, max_age = services_of_scope(scope).keys.publishable()
-    cache = f"public, max-age={int(max_age.total_seconds())}" if max_age else "no-store"
-    answers = _rendered(snapshot.jwks_body, snapshot.etag, cache)
-    condition = b""
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            condition = value if not condition else condition + b"," + value
-    tags = _etags(condition.decode("latin-1"))
-    answer = answers[1] if snapshot.etag in tags or "*" in tags else answers[0]
-    await answer(scope, receive, send)
+    A plain ASGI app, which Starlette routes to as it is (no `Request`, no handler
+    wrapper): the most called route of all, by every sibling service's verifier.
+    `KeysUnavailable` still reaches the error handlers (Starlette's ExceptionMiddleware
+    is around every route)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        snapshot, max_age = services_of_scope(scope).keys.publishable()
+        cache = f"public, max-age={int(max_age.total_seconds())}" if max_age else "no-store"
+        answers = _rendered(snapshot.jwks_body, snapshot.etag, cache)
+        condition = b""
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                condition = value if not condition else condition + b"," + value
+        tags = _etags(condition.decode("latin-1"))
+        answer = answers[1] if snapshot.etag in tags or "*" in tags else answers[0]
+        await answer(scope, receive, send)
 
 
 jwks = _JwksEndpoint()
 
 
-class _Prerendered(Response):
+class _Prerendered:
     """A fixed answer: status, raw headers and body computed once, sent as they are (the
-    outer middlewares add their headers to a copy of the list)."""
+    edge middleware adds its headers to a copy of the list)."""
 
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        self.status_code, self.body, self._raw = status, body, headers
-
-    @property
-    def raw_headers(self) -> list[tuple[bytes, bytes]]:  # type: ignore[override]
-        return list(self._raw)
+        self.status, self.headers, self.body = status, headers, body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code}
-        await send({**start, "headers": list(self._raw)})
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": list(self.headers)}
+        )
         await send({"type": "http.response.body", "body": self.body})
 
 
 @functools.lru_cache(maxsize=8)
-def _rendered(body: bytes, etag: str, cache: str) -> tuple[Response, Response]:
+def _rendered(body: bytes, etag: str, cache: str) -> tuple[_Prerendered, _Prerendered]:
     """The 200 and the 304 of one key set under one cache policy."""
     common = [(b"cache-control", cache.encode()), (b"etag", etag.encode())]
     ok = [
