@@ -59,6 +59,20 @@ async def find_user(session: AsyncSession, key: UserKey, *, for_update: bool = F
     return user
 
 
+async def lock_with_devices(session: AsyncSession, key: UserKey) -> User:
+    """The live account named by `key`, its known devices' rows locked first and then its
+    own: the order a login from a known device takes them in (docs/architecture.md,
+    "Transactions"), which the other order would deadlock with (a 500). For whatever
+    changes both an account and its devices (unlock, delete).
+
+    Raises:
+        UserNotFound: no live account has this id or email.
+    """
+    user = await find_user(session, key)
+    await device_queries.lock_rows_of(session, user.id)
+    return await find_user(session, user.id, for_update=True)
+
+
 async def _full_view(session: AsyncSession, user: User, now: datetime) -> AdminUserView:
     counts = await admin_queries.counts(session, user.id, now)
     return AdminUserView.of(
@@ -167,11 +181,7 @@ async def unlock_user(
     locked (an event is recorded only then)."""
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        # The devices' rows before the account's: a login from a known device takes them in
-        # that order, and the other would deadlock with it.
-        user = await find_user(session, key)
-        await device_queries.lock_rows_of(session, user.id)
-        user = await find_user(session, user.id, for_update=True)
+        user = await lock_with_devices(session, key)
         unlocked = await unlock_account(
             session, user, actor_id=actor_id, origin=origin, now=now, via=via
         )
@@ -264,11 +274,7 @@ async def delete_user(
     """
     async with unit_of_work(svc.sessionmaker) as session:
         now = svc.clock.now()
-        # The devices' rows before the account's, as `unlock_user`: forgetting the devices
-        # after locking the account could deadlock with a login from one of them (a 500).
-        user = await find_user(session, key)
-        await device_queries.lock_rows_of(session, user.id)
-        user = await find_user(session, user.id, for_update=True)
+        user = await lock_with_devices(session, key)
         view = await _full_view(session, user, now)
         if not await admin_queries.soft_delete_user(session, user.id, now):
             raise UserNotFound  # deleted meanwhile
