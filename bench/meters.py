@@ -11,11 +11,13 @@ from bench import procstat
 from bench.database import PgCpu, PgSample
 from bench.load import Tally
 from bench.stats import Figures
+from identity.services.hashing import NICENESS
 
 
 @dataclass(frozen=True)
 class Snapshot:
     server: dict[int, int]
+    hash_threads: dict[int, int]  # the server's hash pool threads, by thread id
     pg: PgSample
     client_s: float
 
@@ -30,8 +32,9 @@ class Meters:
 
     async def sample(self, previous: Snapshot | None = None) -> Snapshot:
         server = procstat.tree_cpu(self.server) if self.server else {}
+        hash_threads = procstat.threads_cpu(server, nice=NICENESS)
         pg = await self.pg.sample(previous.pg if previous else None)
-        return Snapshot(server, pg, time.process_time())
+        return Snapshot(server, hash_threads, pg, time.process_time())
 
     async def measure(self, name: str, run: Callable[[], Awaitable[Tally]]) -> Figures:
         """Run one window between two samples; the figures of what it cost each side."""
@@ -46,6 +49,11 @@ class Meters:
             latencies_ms=tally.latencies_ms,
             server_cpu_ms=(
                 procstat.spent_ms(before.server, after.server) if self.server else math.nan
+            ),
+            hash_threads_cpu_ms=(
+                procstat.spent_ms(before.hash_threads, after.hash_threads)
+                if self.server
+                else math.nan
             ),
             pg_cpu_ms=procstat.spent_ms(before.pg.backends, after.pg.backends),
             pg_cluster_cpu_ms=procstat.spent_ms(before.pg.cluster, after.pg.cluster),

@@ -26,6 +26,7 @@ class ProcStat:
     user_ticks: int  # utime: this process, all its threads
     system_ticks: int  # stime: the kernel's work on its behalf (syscalls, TCP on loopback)
     reaped_ticks: int  # cutime + cstime: children it has waited for
+    nice: int = 0  # of this thread (a /proc/<pid>/task/<tid>/stat) or the main thread
 
     @property
     def cpu_ticks(self) -> int:
@@ -37,9 +38,11 @@ def parse_stat(text: str) -> ProcStat:
     pid_part, _, rest = text.partition(" (")
     comm, _, fields_text = rest.rpartition(") ")
     fields = fields_text.split()
-    # fields[0] is field 3 (state) of proc(5): ppid is 4, utime 14, stime 15, cutime 16, cstime 17.
+    # fields[0] is field 3 (state) of proc(5): ppid is 4, utime 14, stime 15, cutime 16,
+    # cstime 17, nice 19.
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return ProcStat(int(pid_part), comm, int(fields[1]), utime, stime, cutime + cstime)
+    nice = int(fields[16])
+    return ProcStat(int(pid_part), comm, int(fields[1]), utime, stime, cutime + cstime, nice)
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -84,6 +87,28 @@ def pids_cpu(pids: Iterable[int]) -> dict[int, int]:
     """Ticks per pid for the ones still alive."""
     stats = (read_stat(pid) for pid in pids)
     return {s.pid: s.cpu_ticks for s in stats if s is not None}
+
+
+def threads_cpu(pids: Iterable[int], *, nice: int) -> dict[int, int]:
+    """Ticks per thread id of the threads of `pids` that run at `nice`.
+
+    The service's hash pool lowers its own threads to `identity.services.hashing.NICENESS`
+    and nothing else in it does: this splits a login's server CPU into the hash's own and
+    the rest (the event loop, the driver, the token work)."""
+    out: dict[int, int] = {}
+    for pid in pids:
+        try:
+            tasks = list((PROC / str(pid) / "task").iterdir())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for task in tasks:
+            try:
+                stat = parse_stat((task / "stat").read_text())
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # the thread ended meanwhile
+            if stat.nice == nice:
+                out[stat.pid] = stat.cpu_ticks
+    return out
 
 
 def spent_ms(before: dict[int, int], after: dict[int, int]) -> float:

@@ -32,6 +32,7 @@ class Figures:
     seconds: float
     latencies_ms: list[float] = field(repr=False)
     server_cpu_ms: float = math.nan  # the server process tree
+    hash_threads_cpu_ms: float = math.nan  # of which its hash pools' threads
     pg_cpu_ms: float = math.nan  # backends of the benchmark database
     pg_cluster_cpu_ms: float = math.nan  # the whole cluster (other databases' work too)
     client_cpu_ms: float = math.nan  # the load generator itself
@@ -47,6 +48,7 @@ class Figures:
             self.seconds + other.seconds,
             self.latencies_ms + other.latencies_ms,
             self.server_cpu_ms + other.server_cpu_ms,
+            self.hash_threads_cpu_ms + other.hash_threads_cpu_ms,
             self.pg_cpu_ms + other.pg_cpu_ms,
             self.pg_cluster_cpu_ms + other.pg_cluster_cpu_ms,
             self.client_cpu_ms + other.client_cpu_ms,
@@ -78,6 +80,7 @@ class Figures:
             p99_ms=self.p(99),
             max_ms=max(self.latencies_ms, default=math.nan),
             server_cpu_ms_per_request=self.per_request(self.server_cpu_ms),
+            hash_threads_cpu_ms_per_request=self.per_request(self.hash_threads_cpu_ms),
             pg_cpu_ms_per_request=self.per_request(self.pg_cpu_ms),
             pg_cluster_cpu_ms_per_request=self.per_request(self.pg_cluster_cpu_ms),
             client_cpu_ms_per_request=self.per_request(self.client_cpu_ms),

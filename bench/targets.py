@@ -47,6 +47,14 @@ def _judge(ok: bool, *figures: float) -> bool | None:
     return None if any(not math.isfinite(x) for x in figures) else ok
 
 
+def _split(f: Figures) -> str:
+    """Where a login's server CPU went: its hash pool's threads, and everything else."""
+    in_hash = f.per_request(f.hash_threads_cpu_ms)
+    if not math.isfinite(in_hash):
+        return ""
+    return f" (hash threads {in_hash:.2f}, the rest {_cpu(f) - in_hash:.2f})"
+
+
 def _floor(run: Run) -> str:
     bare = run.baselines.get("starlette")
     return f"bare Starlette {_cpu(bare):.2f} ms" if bare else "-"
@@ -72,7 +80,7 @@ def evaluate(run: Run) -> list[Verdict]:
             Verdict(
                 "login",
                 f"server CPU <= hash CPU + {LOGIN_CPU_OVER_HASH_MS:g} ms",
-                f"{_cpu(login):.2f} ms",
+                f"{_cpu(login):.2f} ms{_split(login)}",
                 f"hash {hash_cpu:.2f} ms",
                 _judge(_cpu(login) <= hash_cpu + LOGIN_CPU_OVER_HASH_MS, _cpu(login), hash_cpu),
             )

@@ -10,6 +10,8 @@ import math
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -52,9 +54,9 @@ def test_figures_per_request_and_merge() -> None:
 
 
 def test_parse_stat_survives_a_command_name_with_spaces_and_parens() -> None:
-    fields = ["S", "41"] + ["0"] * 9 + ["7", "3", "20", "5"] + ["0"] * 30
+    fields = ["S", "41"] + ["0"] * 9 + ["7", "3", "20", "5", "20", "10"] + ["0"] * 30
     stat = procstat.parse_stat(f"123 (evil) (name) {' '.join(fields)}")
-    assert stat == procstat.ProcStat(123, "evil) (name", 41, 7, 3, 25)
+    assert stat == procstat.ProcStat(123, "evil) (name", 41, 7, 3, 25, nice=10)
     assert stat.cpu_ticks == 10
 
 
@@ -65,6 +67,34 @@ def test_descendants_walks_the_whole_tree() -> None:
     table = [s(1, 0), s(10, 1), s(11, 10), s(12, 10), s(13, 12), s(20, 1)]
     assert sorted(p.pid for p in procstat.descendants(10, table)) == [10, 11, 12, 13]
     assert procstat.descendants(99, table) == []
+
+
+def test_threads_cpu_counts_only_the_threads_at_the_hash_pools_niceness() -> None:
+    """The login's split (hash threads / the rest) rests on this: a thread that lowered its
+    own priority, as the hash pool's do, is counted with what it burnt; this one is not."""
+    nice = os.getpriority(os.PRIO_PROCESS, 0) + 7
+    ready, done = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def burn() -> None:
+        tids.append(threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, tids[0], nice)
+        start = time.thread_time()
+        while time.thread_time() - start < 0.2:
+            pass
+        ready.set()
+        done.wait()
+
+    worker = threading.Thread(target=burn)
+    worker.start()
+    try:
+        assert ready.wait(30)
+        found = procstat.threads_cpu([os.getpid()], nice=nice)
+        assert list(found) == tids  # that thread only, never the main one
+        assert found[tids[0]] * 1000 / procstat.TICKS_PER_SECOND >= 150
+    finally:
+        done.set()
+        worker.join()
 
 
 def test_spent_counts_new_processes_from_zero() -> None:
