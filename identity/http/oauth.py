@@ -27,6 +27,7 @@ from identity.http.parsing import read_form, read_json
 from identity.http.schemas import RefreshIn
 from identity.services.clients import ClientCredentials
 from identity.services.login import Login, login_with_password
+from identity.services.origin import Origin
 from identity.services.tokens import TokenPair, issue_client_token, refresh_session
 
 KNOWN_PARAMS = frozenset(
@@ -144,7 +145,7 @@ async def token(request: Request) -> JSONResponse:
         return token_response(pair)
     if grant_type != "password":
         raise UnsupportedGrantType
-    login = await _password_grant(request, params, credentials)
+    login = await _password_grant(request, params, credentials, origin)
     response = token_response(login.pair, login.device_token)
     response.set_cookie(
         DEVICE_COOKIE,
@@ -159,7 +160,7 @@ async def token(request: Request) -> JSONResponse:
 
 
 async def _password_grant(
-    request: Request, params: dict[str, str], credentials: ClientCredentials
+    request: Request, params: dict[str, str], credentials: ClientCredentials, origin: Origin
 ) -> Login:
     svc = services_of(request)
     username, password = _required(params, "username"), _required(params, "password")
@@ -177,7 +178,7 @@ async def _password_grant(
         audience=parse_audience(params),
         # The form's (apps) or the cookie's (browsers); a malformed one is just unknown.
         device_token=params.get("device_token") or request.cookies.get(DEVICE_COOKIE),
-        origin=request_origin(request),
+        origin=origin,
     )
 
 
