@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import procstat
@@ -61,6 +61,19 @@ def dsn_for(admin_dsn: str, database: str) -> str:
     return f"{admin_dsn.rsplit('/', 1)[0]}/{database}"
 
 
+async def analyze(dsn: str) -> None:
+    """`ANALYZE` the benchmark database, as autovacuum keeps a running deployment's
+    statistics: its tables start empty and grow by thousands of rows a minute here, and
+    without current statistics PostgreSQL costs a scan of a whole partial or `IS NULL`
+    index the same as the primary key (bench/README.md, "Planner statistics"). Its own
+    short-lived connection, closed before the window, so its CPU is not the window's."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 def sqlalchemy_url(admin_dsn: str, database: str) -> str:
     """The service's URL for `database` (the asyncpg dialect, as production uses)."""
     return "postgresql+asyncpg://" + dsn_for(admin_dsn, database).split("://", 1)[1]
@@ -81,12 +94,6 @@ async def seed_users(url: str, count: int, password_hash: str) -> list[str]:
                     for e in emails
                 ],
             )
-        async with engine.begin() as conn:
-            # As autovacuum would within a minute or so: without statistics the planner
-            # costs a scan of the whole `email_normalized` partial index the same as the
-            # primary key, and a login's UPDATE of its account (by id) then read every row
-            # (bench/README.md, "Planner statistics").
-            await conn.execute(text("ANALYZE users"))
     finally:
         await engine.dispose()
     return emails

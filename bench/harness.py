@@ -142,7 +142,13 @@ async def _run_in(cfg: Config, admin: asyncpg.Connection, database: str) -> Run:
         ) as server:
             chains = await open_chains(port, service.emails[: cfg.chains])
             ctx = scenarios.Context(
-                cfg, port, Meters(server.pid, pg), service.emails, chains, service.login_clients
+                cfg,
+                port,
+                Meters(server.pid, pg),
+                service.emails,
+                chains,
+                service.login_clients,
+                dsn_for(cfg.admin_dsn, database),
             )
             if "login" in cfg.scenarios:
                 await _login_rounds(ctx, result, service.params, service.hash_slots)

@@ -24,7 +24,7 @@ import uvloop
 
 from bench import procstat, scenarios
 from bench.config import RESULTS, Config, parse
-from bench.database import PgCpu, connect_admin, throwaway_database
+from bench.database import PgCpu, connect_admin, dsn_for, throwaway_database
 from bench.fixtures import open_chains
 from bench.load import closed_loop
 from bench.meters import Meters
@@ -96,7 +96,8 @@ async def profile(cfg: Config, name: str, rate: int, native: bool) -> str:
                                    port=port) as server:  # fmt: skip
                     chains = await open_chains(port, service.emails[: cfg.chains])
                     ctx = scenarios.Context(cfg, port, Meters(server.pid, pg), service.emails,
-                                            chains, service.login_clients)  # fmt: skip
+                                            chains, service.login_clients,
+                                            dsn_for(cfg.admin_dsn, database))  # fmt: skip
                     return await _sample(ctx, server.pid, name, rate, native)
     finally:
         await admin.close()

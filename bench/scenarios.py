@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass
 
 from bench.config import Config
+from bench.database import analyze
 from bench.fixtures import Chain, login_form, me, rotate
 from bench.http import Connection
 from bench.load import Shape, Step, Tally, closed_loop, expect, paced
@@ -29,6 +30,7 @@ class Context:
     emails: list[str]
     chains: list[Chain]
     login_clients: int
+    database_dsn: str  # the benchmark database's, for `analyze`
 
     def shape(self, concurrency: int) -> Shape:
         return Shape(self.port, concurrency, self.cfg.max_requests, self.cfg.keep_alive)
@@ -39,6 +41,7 @@ class Context:
         """A measured window (of `seconds`, default the configured one) after a warm-up."""
         shape = self.shape(concurrency)
         await closed_loop(step, shape, self.cfg.warmup)
+        await analyze(self.database_dsn)  # what the warm-up wrote has statistics
         length = self.cfg.seconds if seconds is None else seconds
         return await self.meters.measure(name, lambda: closed_loop(step, shape, length))
 
@@ -135,6 +138,7 @@ def _figures(name: str, tally: Tally) -> Figures:
 async def mixed(ctx: Context) -> list[Figures]:
     """Refresh and /me p99 on a light fixed schedule, idle and then under saturating logins."""
     await ctx.renew()
+    await analyze(ctx.database_dsn)
     cfg, k = ctx.cfg, ctx.cfg.probe_clients
     refreshing, reading = ctx.chains[:k], ctx.chains[k : 2 * k]
 
