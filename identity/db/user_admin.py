@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,34 +145,27 @@ async def soft_delete_user(session: AsyncSession, user_id: uuid.UUID, now: datet
     return deleted
 
 
-async def page_sessions(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, after: Key | None
-) -> Sequence[UserSession]:
-    """Up to `limit + 1` sessions of a user, live and ended, newest first."""
-    conditions = [UserSession.user_id == user_id, UserSession.deleted_at.is_(None)]
-    if after is not None:
-        conditions.append(_after(UserSession.created_at, UserSession.id, after, descending=True))
-    stmt = (
-        select(UserSession)
-        .where(*conditions)
-        .order_by(UserSession.created_at.desc(), UserSession.id.desc())
-        .limit(limit + 1)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).all()
+# What an account owns that an administrator lists page by page.
+Owned = TypeVar("Owned", UserSession, KnownDevice)
 
 
-async def page_devices(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, after: Key | None
-) -> Sequence[KnownDevice]:
-    """Up to `limit + 1` known (not forgotten) devices of a user, newest first."""
-    conditions = [KnownDevice.user_id == user_id, KnownDevice.deleted_at.is_(None)]
+async def page_owned(
+    session: AsyncSession,
+    model: type[Owned],
+    user_id: uuid.UUID,
+    *,
+    limit: int,
+    after: Key | None,
+) -> Sequence[Owned]:
+    """Up to `limit + 1` of the user's sessions (live and ended) or known (not forgotten)
+    devices, newest first."""
+    conditions = [model.user_id == user_id, model.deleted_at.is_(None)]
     if after is not None:
-        conditions.append(_after(KnownDevice.created_at, KnownDevice.id, after, descending=True))
+        conditions.append(_after(model.created_at, model.id, after, descending=True))
     stmt = (
-        select(KnownDevice)
+        select(model)
         .where(*conditions)
-        .order_by(KnownDevice.created_at.desc(), KnownDevice.id.desc())
+        .order_by(model.created_at.desc(), model.id.desc())
         .limit(limit + 1)
         .execution_options(populate_existing=True)
     )

@@ -6,17 +6,20 @@ Bearer check."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from identity.db import sessions as session_queries
 from identity.db import user_admin as admin_queries
+from identity.db.models import KnownDevice, UserSession
 from identity.db.uow import unit_of_work
+from identity.db.user_admin import Owned
 from identity.errors import DeviceNotFound, SessionNotFound
 from identity.services.admin_views import AdminSessionView, DeviceView
 from identity.services.container import Services
 from identity.services.events import AuthEventType, record
 from identity.services.origin import Origin
-from identity.services.paging import Page, describe_page, key_of, page_of
+from identity.services.paging import Page, V, describe_page, key_of, page_of
 from identity.services.sessions import session_is_live
 from identity.services.user_admin import UserKey, find_user
 
@@ -39,15 +42,41 @@ async def list_user_sessions(
         UserNotFound: no such live account (nothing is recorded).
         ValidationFailed: `after` is not a (created_at, id) key.
     """
+    return await _recorded_page(
+        svc,
+        key,
+        UserSession,
+        AdminSessionView.of,
+        AuthEventType.USER_SESSIONS_LISTED,
+        limit=limit,
+        after=after,
+        actor_id=actor_id,
+        origin=origin,
+    )
+
+
+async def _recorded_page(
+    svc: Services,
+    key: UserKey,
+    model: type[Owned],
+    view: Callable[[Owned, datetime], V],
+    event: AuthEventType,
+    *,
+    limit: int,
+    after: Sequence[str] | None,
+    actor_id: uuid.UUID | None,
+    origin: Origin,
+) -> Page[V]:
+    """One page of what the account owns, and its `event` in the same unit of work."""
     cursor = key_of(after)
     async with unit_of_work(svc.sessionmaker) as session:
         user = await find_user(session, key)
-        rows = await admin_queries.page_sessions(session, user.id, limit=limit, after=cursor)
+        rows = await admin_queries.page_owned(session, model, user.id, limit=limit, after=cursor)
         now = svc.clock.now()
-        page = page_of(rows, limit, lambda row: AdminSessionView.of(row, now))
+        page = page_of(rows, limit, lambda row: view(row, now))
         record(
             session,
-            AuthEventType.USER_SESSIONS_LISTED,
+            event,
             at=now,
             user_id=user.id,
             actor_id=actor_id,
@@ -134,21 +163,17 @@ async def list_devices(
         UserNotFound: no such live account (nothing is recorded).
         ValidationFailed: `after` is not a (created_at, id) key.
     """
-    cursor = key_of(after)
-    async with unit_of_work(svc.sessionmaker) as session:
-        user = await find_user(session, key)
-        rows = await admin_queries.page_devices(session, user.id, limit=limit, after=cursor)
-        page = page_of(rows, limit, DeviceView.of)
-        record(
-            session,
-            AuthEventType.USER_DEVICES_LISTED,
-            at=svc.clock.now(),
-            user_id=user.id,
-            actor_id=actor_id,
-            **origin.fields(),
-            data=describe_page(page, limit=limit, after=cursor),
-        )
-    return page
+    return await _recorded_page(
+        svc,
+        key,
+        KnownDevice,
+        lambda row, _now: DeviceView.of(row),
+        AuthEventType.USER_DEVICES_LISTED,
+        limit=limit,
+        after=after,
+        actor_id=actor_id,
+        origin=origin,
+    )
 
 
 async def forget_device(
