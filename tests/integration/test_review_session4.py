@@ -1,30 +1,24 @@
 """Review 4 (an attacker's view of the edge middleware, the plain JWKS endpoint and the
 reordered routes): hostile request ids, no-store on every answer of the token endpoints,
-the request id of the context after a request (also one that raised), 405 `Allow`; and an
-administrator's delete, which took the account's row before its devices' (a deadlock with a
-login from one of them, as the unlock had)."""
+the request id of the context after a request (also one that raised), 405 `Allow`. Its
+other finding, an administrator's delete that took the account's row before its devices'
+(a deadlock with a login from one of them, as the unlock had), is tested beside the unlock
+in tests/integration/test_lock_order.py."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
 from starlette.routing import Route
 
-from identity.db.models import KnownDevice, User
 from identity.http.errors import OAUTH_PATHS
 from identity.http.routes import routes
 from identity.logs import request_id_var
-from tests.factories import login, register
-from tests.integration.admin_support import make_admin
 from tests.integration.conftest import AppClient
 
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -219,36 +213,3 @@ async def test_jwks_if_none_match_in_two_headers_and_head(client: AppClient) -> 
     assert r.status_code == 200
     status, _, _ = await raw(client, "POST", "/.well-known/jwks.json", [])
     assert status == 405
-
-
-@pytest.mark.postgres
-async def test_a_delete_waits_for_a_login_holding_the_device_instead_of_deadlocking(
-    client: AppClient, sessionmaker: Any
-) -> None:
-    # The unlock's deadlock (tests/integration/test_lock_order.py), on its sibling: a delete
-    # forgets the account's devices after locking the account, the other order.
-    user_id = uuid.UUID((await register(client))["id"])
-    await login(client)  # now a known device of the account
-    _, admin = await make_admin(client)
-    async with sessionmaker() as a_login:
-        # What a login from that device does first: lock the device's row ...
-        await a_login.execute(
-            select(KnownDevice.id).where(KnownDevice.user_id == user_id).with_for_update()
-        )
-        delete = asyncio.create_task(client.delete(f"/admin/users/{user_id}", headers=admin))
-        await asyncio.sleep(0.5)
-        # ... then update the account's row (the login statement's UPDATE users).
-        await a_login.execute(
-            update(User).where(User.id == user_id).values(last_login_at=datetime.now(UTC))
-        )
-        await a_login.commit()
-    r = await asyncio.wait_for(delete, 10)
-    assert r.status_code == 204, r.text
-    async with sessionmaker() as session:
-        account = await session.get_one(User, user_id)
-        devices = (
-            await session.scalars(select(KnownDevice).where(KnownDevice.user_id == user_id))
-        ).all()
-    assert account.deleted_at is not None
-    assert account.last_login_at is not None
-    assert all(device.deleted_at is not None for device in devices)
